@@ -1,0 +1,254 @@
+"""The model bundle: ``model.joblib`` + ``manifest.json``, verified before a single byte is unpickled.
+
+Loading order (each step refuses the bundle with a message naming what is wrong):
+1. the directory exists ("model directory not found: ...");
+2. ``manifest.json`` parses and has every required field ("manifest invalid: ...");
+3. the artifact's sha256 equals the manifest's ("sha256 mismatch: ..."): unpickling is code
+   execution, so only the exact file that the project's packaging recorded is ever loaded;
+4. the runtime's scikit-learn, numpy, scipy and joblib equal the versions the model was saved with
+   ("library version mismatch: ...");
+5. ``joblib.load`` succeeds, and the estimator agrees with the manifest (feature count, classes);
+6. every ``n_jobs`` parameter is set to 1: Lambda has no /dev/shm for joblib's process pools.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import joblib
+import numpy as np
+import numpy.typing as npt
+import scipy
+import sklearn
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sklearn.exceptions import InconsistentVersionWarning
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = 1
+
+# Libraries whose exact version is part of the bundle's contract: manifest key -> runtime version.
+RUNTIME_VERSIONS: dict[str, str] = {
+    "sklearn_version": sklearn.__version__,
+    "numpy_version": np.__version__,
+    "scipy_version": scipy.__version__,
+    "joblib_version": joblib.__version__,
+}
+LIBRARY_NAMES = {
+    "sklearn_version": "scikit-learn",
+    "numpy_version": "numpy",
+    "scipy_version": "scipy",
+    "joblib_version": "joblib",
+}
+
+# sklearn warns on every call when a model fitted on a DataFrame gets a plain array; the function
+# always passes arrays ordered by the manifest's feature_names, so the warning carries no news.
+warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+
+FloatMatrix = npt.NDArray[np.float64]
+
+
+class BundleError(RuntimeError):
+    """The bundle cannot be served; the message says why."""
+
+
+class PredictionError(RuntimeError):
+    """The model produced an output that must not be served (e.g. NaN)."""
+
+
+class Manifest(BaseModel):
+    """What ``layers/model/package_model.py`` writes next to ``model.joblib``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
+
+    format: int = Field(ge=1, le=MANIFEST_FORMAT)
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    task: Literal["regression", "classification"]
+    feature_names: list[str] = Field(min_length=1)
+    classes: list[int | float | str | bool] | None = None
+    has_probabilities: bool = False
+    artifact: str = "model.joblib"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sklearn_version: str
+    numpy_version: str
+    scipy_version: str
+    joblib_version: str
+    python_version: str
+    trained_at: str
+    metrics: dict[str, Any]
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    predictions: list[Any]
+    probabilities: list[list[float]] | None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def to_jsonable(values: Any) -> list[Any]:
+    """numpy labels/arrays -> plain Python lists (str, int, float, bool)."""
+    return np.asarray(values).tolist()  # type: ignore[no-any-return]
+
+
+def make_single_process(estimator: Any) -> dict[str, Any]:
+    """Set every ``n_jobs`` (including nested ``step__n_jobs``) to 1; returns what was changed."""
+    get_params = getattr(estimator, "get_params", None)
+    if get_params is None:
+        return {}
+    changed = {
+        key: value
+        for key, value in get_params(deep=True).items()
+        if (key == "n_jobs" or key.endswith("__n_jobs")) and value not in (None, 1)
+    }
+    if changed:
+        estimator.set_params(**dict.fromkeys(changed, 1))
+    return changed
+
+
+def read_manifest(model_dir: Path) -> Manifest:
+    if not model_dir.is_dir():
+        raise BundleError(f"model directory not found: {model_dir}")
+    path = model_dir / MANIFEST_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BundleError(f"manifest invalid: {path} is missing") from None
+    except OSError as exc:
+        raise BundleError(f"manifest invalid: cannot read {path}: {exc.strerror}") from None
+    try:
+        return Manifest.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise BundleError(f"manifest invalid: {path}: {problems}") from None
+
+
+def check_versions(manifest: Manifest, runtime: dict[str, str] = RUNTIME_VERSIONS) -> None:
+    mismatches = [
+        f"{LIBRARY_NAMES[key]} bundle={getattr(manifest, key)} runtime={have}"
+        for key, have in runtime.items()
+        if getattr(manifest, key) != have
+    ]
+    if mismatches:
+        raise BundleError(
+            "library version mismatch: "
+            + "; ".join(mismatches)
+            + " (rebuild the layer with the versions the model was saved with, or re-package the model)"
+        )
+    saved_py = ".".join(manifest.python_version.split(".")[:2])
+    running_py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if saved_py != running_py:
+        # Pickles written by CPython 3.x load on later 3.y; recorded, not enforced.
+        logger.info("model saved with Python %s, serving with Python %s", saved_py, running_py)
+
+
+class ModelBundle:
+    """A verified, loaded model and its manifest."""
+
+    def __init__(self, manifest: Manifest, model: Any) -> None:
+        self.manifest = manifest
+        self.model = model
+        self.feature_names = manifest.feature_names
+        self.n_features = manifest.n_features
+        self.has_probabilities = manifest.has_probabilities
+
+    @classmethod
+    def load(cls, model_dir: Path) -> ModelBundle:
+        manifest = read_manifest(model_dir)
+        artifact = model_dir / manifest.artifact
+        if not artifact.is_file():
+            raise BundleError(f"model artifact not found: {artifact}")
+        try:
+            actual = sha256_of(artifact)
+        except OSError as exc:
+            raise BundleError(f"cannot read {artifact}: {exc.strerror}") from None
+        if actual != manifest.sha256:
+            raise BundleError(
+                f"sha256 mismatch: manifest says {manifest.sha256}, {artifact.name} has {actual}; "
+                "refusing to unpickle a file the manifest does not vouch for"
+            )
+        check_versions(manifest)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", InconsistentVersionWarning)
+                model = joblib.load(artifact)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means the bundle is unusable
+            raise BundleError(f"cannot load {artifact.name}: {type(exc).__name__}: {exc}") from None
+        check_model_matches(manifest, model)
+        changed = make_single_process(model)
+        if changed:
+            logger.info("n_jobs set to 1 for Lambda (was %s)", changed)
+        return cls(manifest, model)
+
+    def predict(self, rows: FloatMatrix) -> Prediction:
+        predictions = self.model.predict(rows)
+        if self.manifest.task == "regression" and not np.all(np.isfinite(predictions)):
+            raise PredictionError("the model produced a non-finite prediction (NaN or infinity)")
+        probabilities = None
+        if self.has_probabilities:
+            probabilities = to_jsonable(self.model.predict_proba(rows))
+        return Prediction(predictions=to_jsonable(predictions), probabilities=probabilities)
+
+
+def check_model_matches(manifest: Manifest, model: Any) -> None:
+    """The unpickled object must be the estimator the manifest describes."""
+    if not callable(getattr(model, "predict", None)):
+        raise BundleError(f"manifest does not match the model: {type(model).__name__} has no predict()")
+    n_in = getattr(model, "n_features_in_", None)
+    if n_in is not None and int(n_in) != manifest.n_features:
+        raise BundleError(
+            f"manifest does not match the model: manifest lists {manifest.n_features} features, "
+            f"the model expects {n_in}"
+        )
+    classes = getattr(model, "classes_", None)
+    if manifest.task == "classification":
+        if classes is None or to_jsonable(classes) != manifest.classes:
+            raise BundleError(
+                f"manifest does not match the model: manifest classes {manifest.classes}, "
+                f"model classes {None if classes is None else to_jsonable(classes)}"
+            )
+        if manifest.has_probabilities and not callable(getattr(model, "predict_proba", None)):
+            raise BundleError("manifest does not match the model: no predict_proba()")
+    elif classes is not None:
+        raise BundleError("manifest does not match the model: task is regression but the model is a classifier")
+
+
+@dataclass(frozen=True)
+class LoadedBundle:
+    """Outcome of loading at cold start: a bundle, or the reason there is none."""
+
+    bundle: ModelBundle | None
+    error: str | None
+
+
+def load_or_error(model_dir: Path) -> LoadedBundle:
+    try:
+        return LoadedBundle(bundle=ModelBundle.load(model_dir), error=None)
+    except BundleError as exc:
+        logger.error("model bundle refused: %s", exc)
+        return LoadedBundle(bundle=None, error=str(exc))
+
+
+def manifest_dict(manifest: Manifest) -> dict[str, Any]:
+    return json.loads(manifest.model_dump_json())  # type: ignore[no-any-return]

@@ -1,0 +1,87 @@
+"""The endpoints: /predict, /health, /model. Routes are ``async def``: no thread-pool hop per request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from predictor.bundle import ModelBundle, manifest_dict
+from predictor.features import parse_request, to_matrix
+from predictor.schemas import BatchPrediction, ErrorResponse, Health, PredictRequest, SinglePrediction
+from predictor.settings import Settings
+
+router = APIRouter()
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_bundle(request: Request) -> ModelBundle:
+    bundle: ModelBundle | None = request.app.state.bundle
+    if bundle is None:
+        raise HTTPException(status_code=503, detail=f"model not loaded: {request.app.state.bundle_error}")
+    return bundle
+
+
+BundleDep = Annotated[ModelBundle, Depends(get_bundle)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Body is not JSON (malformed, truncated or empty)."},
+    413: {"model": ErrorResponse, "description": "More rows than MAX_BATCH_ROWS."},
+    422: {"model": ErrorResponse, "description": "JSON that does not fit the model (wrong count, names, types)."},
+    503: {"model": ErrorResponse, "description": "The model bundle was refused at load; detail says why."},
+}
+
+
+@router.post(
+    "/predict",
+    summary="Predict one row (features) or a batch (instances)",
+    response_model=SinglePrediction | BatchPrediction,
+    responses=_ERRORS,
+    openapi_extra={
+        # The body is read raw and validated once, by pydantic-core, straight from bytes: faster than
+        # FastAPI's json.loads + validate, accepted whatever the Content-Type (curl -d sends a form
+        # type), and with error messages that name the row and feature.
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+        }
+    },
+)
+async def predict(request: Request, bundle: BundleDep, settings: SettingsDep) -> JSONResponse:
+    body = parse_request(await request.body())
+    rows, single = to_matrix(body, bundle.feature_names, settings.max_batch_rows)
+    result = bundle.predict(rows)
+    manifest = bundle.manifest
+    content: dict[str, Any]
+    if single:
+        content = {"prediction": result.predictions[0]}
+        if result.probabilities is not None:
+            content["probabilities"] = result.probabilities[0]
+    else:
+        content = {"predictions": result.predictions}
+        if result.probabilities is not None:
+            content["probabilities"] = result.probabilities
+    if manifest.classes is not None:
+        content["classes"] = manifest.classes
+    content["model_version"] = manifest.version
+    return JSONResponse(content)
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+async def health(request: Request) -> JSONResponse:
+    bundle: ModelBundle | None = request.app.state.bundle
+    if bundle is None:
+        return JSONResponse(
+            {"status": "error", "model_version": None, "detail": request.app.state.bundle_error}, status_code=503
+        )
+    return JSONResponse({"status": "ok", "model_version": bundle.manifest.version})
+
+
+@router.get("/model", summary="The model card (the bundle's manifest)", responses={503: {"model": ErrorResponse}})
+async def model_card(bundle: BundleDep) -> JSONResponse:
+    return JSONResponse(manifest_dict(bundle.manifest))

@@ -1,0 +1,45 @@
+"""Every environment variable the function reads, parsed once and validated (listed in template.yaml)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_DIR = "MODEL_DIR"
+MAX_BATCH_ROWS = "MAX_BATCH_ROWS"
+
+DEFAULT_MODEL_DIR = "/opt/model"  # where Lambda extracts the model layer's model/ folder
+DEFAULT_MAX_BATCH_ROWS = 1000
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the function cannot run with."""
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a positive integer, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be a positive integer, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_dir: Path = Path(DEFAULT_MODEL_DIR)
+    max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            model_dir=Path(env.get(MODEL_DIR) or DEFAULT_MODEL_DIR),
+            max_batch_rows=_positive_int(env, MAX_BATCH_ROWS, DEFAULT_MAX_BATCH_ROWS),
+        )

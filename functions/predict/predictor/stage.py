@@ -1,0 +1,58 @@
+"""API Gateway stages for ASGI: the URL prefix a browser sees becomes the ASGI ``root_path``.
+
+Mangum always sets ``root_path`` to "" and, for HTTP API (v2) events, passes ``rawPath``-like paths
+that still carry a named stage. This middleware reads the raw event (Mangum puts it in
+``scope["aws.event"]``) and fixes both, so routes match and ``/docs`` points at the right
+``openapi.json``:
+
+- REST API (v1): ``requestContext.path`` is what the client requested ("/prod/docs" on the
+  execute-api domain, "/docs" or "/base/docs" on a custom domain) and ``path`` is the route ("/docs").
+  The prefix is the difference. ``sam local start-api`` puts the route template in
+  ``requestContext.path`` (e.g. "/{proxy+}"), which is not a suffix match, so no prefix: right,
+  because the local URL has no stage in it.
+- HTTP API (v2): a named stage appears as the first path segment ("/prod/predict"); the
+  ``$default`` stage has none.
+- ALB events and plain HTTP (uvicorn) are left untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+def stage_prefix(event: dict[str, Any], path: str) -> str:
+    context = event.get("requestContext")
+    if not isinstance(context, dict):
+        return ""
+    if event.get("version") == "2.0":
+        stage = context.get("stage")
+        if isinstance(stage, str) and stage and stage != "$default":
+            prefix = f"/{stage}"
+            if path == prefix or path.startswith(prefix + "/"):
+                return prefix
+        return ""
+    if "httpMethod" in event and "elb" not in context:  # REST API v1 (v1 HTTP API events too)
+        requested = context.get("path")
+        route = event.get("path")
+        if isinstance(requested, str) and isinstance(route, str) and route and requested != route:
+            if requested.endswith(route) and requested[: -len(route)].startswith("/"):
+                return requested[: -len(route)].rstrip("/")
+    return ""
+
+
+class StageRootPath:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        event = scope.get("aws.event")
+        if scope["type"] == "http" and isinstance(event, dict):
+            prefix = stage_prefix(event, scope["path"])
+            if prefix:
+                scope = dict(scope)
+                scope["root_path"] = prefix
+                # Starlette strips root_path from path when path starts with it (v2); a v1 path
+                # does not carry the stage and is routed as is.
+        await self.app(scope, receive, send)

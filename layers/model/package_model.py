@@ -1,0 +1,273 @@
+"""Write a model bundle (``model.joblib`` + ``manifest.json``) for the model layer.
+
+    python layers/model/package_model.py                         # train the default model
+    python layers/model/package_model.py --estimator est.joblib  # package your own fitted estimator
+        [--feature-names a,b,c] [--name NAME] [--version V] [--eval-csv data.csv --target y]
+
+Run it in the project's virtualenv (``make model`` does): the manifest records this interpreter's
+scikit-learn, numpy, scipy and joblib versions, which are the versions pinned in
+``layers/model/requirements.txt`` and therefore the versions the layer ships.
+
+The default model is trained reproducibly on scikit-learn's bundled diabetes dataset (10 features,
+regression): the same library versions give the same ``model.joblib`` bytes and sha256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import scipy
+import sklearn
+from sklearn.base import is_classifier, is_regressor
+from sklearn.exceptions import InconsistentVersionWarning, NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "functions" / "predict"))
+
+from predictor.bundle import (  # noqa: E402  (the function's own definitions of the bundle)
+    MANIFEST_FILE,
+    MANIFEST_FORMAT,
+    Manifest,
+    make_single_process,
+    sha256_of,
+    to_jsonable,
+)
+
+DEFAULT_OUT = HERE / "model"
+ARTIFACT = "model.joblib"
+
+
+class PackagingError(RuntimeError):
+    pass
+
+
+def train_default() -> tuple[Any, list[str], dict[str, Any], dict[str, Any]]:
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+    from sklearn.model_selection import cross_val_score, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_diabetes()
+    x, y = np.asarray(data.data, dtype=np.float64), np.asarray(data.target, dtype=np.float64)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=42)
+    model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
+    cv_r2 = cross_val_score(model, x_train, y_train, cv=5, scoring="r2")
+    model.fit(x_train, y_train)
+    predicted = model.predict(x_test)
+    metrics = {
+        "test_r2": round(float(r2_score(y_test, predicted)), 6),
+        "test_mae": round(float(mean_absolute_error(y_test, predicted)), 6),
+        "test_rmse": round(float(np.sqrt(mean_squared_error(y_test, predicted))), 6),
+        "cv5_r2_mean": round(float(cv_r2.mean()), 6),
+        "n_train": len(y_train),
+        "n_test": len(y_test),
+    }
+    dataset = {"name": "sklearn.datasets.load_diabetes", "split": "train_test_split(test_size=0.2, random_state=42)"}
+    return model, list(data.feature_names), metrics, dataset
+
+
+def load_user_estimator(path: Path) -> Any:
+    if not path.is_file():
+        raise PackagingError(f"estimator file not found: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InconsistentVersionWarning)
+            return joblib.load(path)
+    except InconsistentVersionWarning as exc:
+        raise PackagingError(
+            f"{path} was saved with scikit-learn {exc.original_sklearn_version}; the layer runs "
+            f"{sklearn.__version__}. Re-fit it with scikit-learn {sklearn.__version__}, or change the pin in "
+            "layers/model/requirements.txt (and requirements-dev) to the version it was saved with."
+        ) from None
+    except Exception as exc:  # noqa: BLE001
+        raise PackagingError(f"cannot load {path}: {type(exc).__name__}: {exc}") from None
+
+
+def resolve_feature_names(estimator: Any, given: list[str] | None) -> list[str]:
+    from_model = getattr(estimator, "feature_names_in_", None)
+    n_in = getattr(estimator, "n_features_in_", None)
+    if from_model is not None:
+        names = [str(n) for n in from_model]
+        if given is not None and given != names:
+            raise PackagingError(f"FEATURE_NAMES {given} differ from the estimator's feature_names_in_ {names}")
+        return names
+    if given is not None:
+        if n_in is not None and len(given) != int(n_in):
+            raise PackagingError(f"FEATURE_NAMES has {len(given)} names, the estimator expects {n_in} features")
+        return given
+    if n_in is None:
+        raise PackagingError("cannot tell the number of features: give FEATURE_NAMES=a,b,c")
+    return [f"x{i}" for i in range(int(n_in))]
+
+
+def evaluate(estimator: Any, task: str, csv: Path, target: str, names: list[str]) -> dict[str, Any]:
+    from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score
+
+    table = np.genfromtxt(csv, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    columns = table.dtype.names or ()
+    absent = [c for c in [*names, target] if c not in columns]
+    if absent:
+        raise PackagingError(f"{csv} has no column(s): {', '.join(absent)}")
+    x = np.column_stack([table[name].astype(np.float64) for name in names])
+    y = table[target]
+    predicted = estimator.predict(x)
+    if task == "classification":
+        return {
+            "eval_accuracy": round(float(accuracy_score(y, predicted)), 6),
+            "eval_f1_macro": round(float(f1_score(y, predicted, average="macro")), 6),
+            "n_eval": len(y),
+        }
+    return {
+        "eval_r2": round(float(r2_score(y, predicted)), 6),
+        "eval_mae": round(float(mean_absolute_error(y, predicted)), 6),
+        "n_eval": len(y),
+    }
+
+
+def describe(estimator: Any) -> str:
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        return f"Pipeline({', '.join(type(step).__name__ for _, step in steps)})"
+    return type(estimator).__name__
+
+
+def trained_at() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def package(
+    estimator: Any,
+    feature_names: list[str],
+    out: Path,
+    name: str,
+    version: str | None,
+    metrics: dict[str, Any],
+    extra: dict[str, Any],
+) -> Manifest:
+    if is_classifier(estimator):
+        task = "classification"
+    elif is_regressor(estimator):
+        task = "regression"
+    else:
+        raise PackagingError(f"{describe(estimator)} is neither a classifier nor a regressor")
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        raise PackagingError(f"{describe(estimator)} is not fitted") from None
+    make_single_process(estimator)
+
+    # The function passes float64 arrays ordered by feature_names; prove the estimator takes them.
+    probe = np.zeros((2, len(feature_names)), dtype=np.float64)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            estimator.predict(probe)
+    except Exception as exc:  # noqa: BLE001
+        raise PackagingError(
+            f"{describe(estimator)} cannot predict a float array of {len(feature_names)} columns "
+            f"({type(exc).__name__}: {exc}). The function sends numeric arrays, not DataFrames: use column "
+            "indices rather than names in ColumnTransformer, and numeric features only."
+        ) from None
+    classes = to_jsonable(estimator.classes_) if task == "classification" else None
+    has_probabilities = task == "classification" and hasattr(estimator, "predict_proba")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".model-", dir=out.parent))
+    try:
+        joblib.dump(estimator, staging / ARTIFACT)
+        digest = sha256_of(staging / ARTIFACT)
+        manifest = Manifest(
+            format=MANIFEST_FORMAT,
+            name=name,
+            version=version or digest[:12],
+            task=task,
+            feature_names=feature_names,
+            classes=classes,
+            has_probabilities=has_probabilities,
+            artifact=ARTIFACT,
+            sha256=digest,
+            sklearn_version=sklearn.__version__,
+            numpy_version=np.__version__,
+            scipy_version=scipy.__version__,
+            joblib_version=joblib.__version__,
+            python_version=platform.python_version(),
+            trained_at=trained_at(),
+            metrics=metrics,
+            estimator=describe(estimator),
+            size_bytes=(staging / ARTIFACT).stat().st_size,
+            **extra,
+        )
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest.model_dump(), indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--estimator", type=Path, help="a fitted scikit-learn estimator or pipeline (joblib file)")
+    parser.add_argument("--feature-names", help="comma-separated, when the estimator has no feature_names_in_")
+    parser.add_argument("--name", help="model name (default: diabetes-ridge, or the estimator file's stem)")
+    parser.add_argument("--version", help="model version (default: first 12 hex digits of the sha256)")
+    parser.add_argument("--eval-csv", type=Path, help="CSV with a header row to compute metrics on")
+    parser.add_argument("--target", help="target column of --eval-csv")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default: {DEFAULT_OUT})")
+    args = parser.parse_args(argv)
+
+    given = [n.strip() for n in args.feature_names.split(",")] if args.feature_names else None
+    try:
+        if given is not None and (any(not n for n in given) or len(set(given)) != len(given)):
+            raise PackagingError(f"FEATURE_NAMES must be distinct and non-empty, got {args.feature_names!r}")
+        if args.estimator is None:
+            if given is not None or args.eval_csv:
+                raise PackagingError("--feature-names and --eval-csv apply only with --estimator")
+            estimator, names, metrics, dataset = train_default()
+            name = args.name or "diabetes-ridge"
+            extra = {"dataset": dataset, "source": "trained by layers/model/package_model.py"}
+        else:
+            estimator = load_user_estimator(args.estimator)
+            names = resolve_feature_names(estimator, given)
+            name = args.name or args.estimator.stem
+            task = "classification" if is_classifier(estimator) else "regression"
+            if args.eval_csv:
+                if not args.target:
+                    raise PackagingError("--eval-csv needs --target COLUMN")
+                metrics = evaluate(estimator, task, args.eval_csv, args.target, names)
+            else:
+                metrics = {"note": "not evaluated: pass --eval-csv FILE --target COLUMN (make model EVAL_CSV=...)"}
+            extra = {"source": f"packaged from {args.estimator.name}"}
+        manifest = package(estimator, names, args.out, name, args.version, metrics, extra)
+    except PackagingError as exc:
+        print(f"package_model: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {args.out}: {manifest.name} {manifest.version} ({manifest.task}, "
+        f"{manifest.n_features} features, sha256 {manifest.sha256[:12]}...)"
+    )
+    print(f"metrics: {json.dumps(manifest.metrics)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
