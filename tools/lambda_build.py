@@ -1,0 +1,218 @@
+"""Install pinned wheels for the Lambda runtime into a folder, prune it, and compile python3.13 bytecode.
+
+Used by the SAM ``BuildMethod: makefile`` recipes of the function and the layer, so plain
+``sam build`` (no container) produces the same artifact on this machine and on a laptop:
+
+    python3 tools/lambda_build.py --requirements REQ --target DIR [--prune] [--manifest MODEL_DIR/manifest.json]
+
+1. The host's pip downloads wheels for CPython 3.13 on manylinux <= 2.28 (Lambda's Amazon Linux 2023
+   has glibc 2.34; wheels tagged above it would import here and fail there), ``--no-compile``
+   because the host's bytecode (e.g. cpython-311) is useless on 3.13.
+2. The installed set must be exactly the pinned set: a transitive dependency missing from the pins
+   would otherwise arrive at whatever version is newest on the day of the build.
+3. ``--prune`` removes what the runtime never imports: test suites, C/Cython sources and headers,
+   console scripts. Never ``strip`` the auditwheel-patched ``*.libs``: numpy stops importing.
+4. Bytecode is compiled by a CPython 3.13 (``LAMBDA_PYTHON``, ``python3.13`` on PATH, or pyenv's)
+   with ``--invalidation-mode unchecked-hash``: Lambda mounts /opt and /var/task read-only, so
+   missing or stale-looking .pyc would be recompiled in memory at every cold start, and zip files
+   keep mtimes at 2-second resolution, which makes timestamp-checked .pyc look stale.
+5. ``--manifest`` checks that the model bundle was saved with the versions being installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+RUNTIME_VERSION = "3.13"
+PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"]
+PRUNE_DIRS = {"tests", "__pycache__"}  # test suites; stale host bytecode
+PRUNE_SUFFIXES = {".pyx", ".pxd", ".pxi", ".c", ".cpp", ".h", ".hpp", ".f", ".f90"}
+# manifest key -> distribution name in the requirements
+MANIFEST_PINS = {
+    "sklearn_version": "scikit-learn",
+    "numpy_version": "numpy",
+    "scipy_version": "scipy",
+    "joblib_version": "joblib",
+}
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_pins(requirements: Path) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for raw in requirements.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)", line)
+        if not match:
+            raise BuildError(f"{requirements}: every line must pin one package as name==version, got {line!r}")
+        pins[canonical(match.group(1))] = match.group(2)
+    return pins
+
+
+def installed(target: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for meta in target.glob("*.dist-info/METADATA"):
+        name = version = ""
+        for line in meta.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("Name: "):
+                name = line[6:].strip()
+            elif line.startswith("Version: "):
+                version = line[9:].strip()
+            if name and version:
+                break
+        found[canonical(name)] = version
+    return found
+
+
+def pip_install(requirements: Path, target: Path) -> None:
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-conflicts", "--root-user-action=ignore"]
+    cmd += ["--no-compile", "--only-binary=:all:", "--implementation", "cp", "--python-version", RUNTIME_VERSION]
+    for platform in PLATFORMS:
+        cmd += ["--platform", platform]
+    cmd += ["--target", str(target), "--upgrade", "-r", str(requirements)]
+    subprocess.run(cmd, check=True)
+
+
+def check_closed(pins: dict[str, str], have: dict[str, str]) -> None:
+    extra = sorted(set(have) - set(pins))
+    wrong = sorted(f"{n} {have[n]} (pinned {pins[n]})" for n in pins if n in have and have[n] != pins[n])
+    missing = sorted(set(pins) - set(have))
+    problems = []
+    if extra:
+        problems.append("unpinned dependencies arrived: " + ", ".join(f"{n}=={have[n]}" for n in extra))
+    if wrong:
+        problems.append("versions differ from the pins: " + ", ".join(wrong))
+    if missing:
+        problems.append("pinned but not installed: " + ", ".join(missing))
+    if problems:
+        raise BuildError("; ".join(problems) + " - pin every package, transitive ones included")
+
+
+def check_manifest(manifest_path: Path, pins: dict[str, str]) -> None:
+    if not manifest_path.is_file():
+        raise BuildError(f"no model bundle: {manifest_path} is missing - run `make model` first")
+    manifest = json.loads(manifest_path.read_text())
+    wrong = [
+        f"{dist}: model saved with {manifest.get(key)}, layer pins {pins.get(dist)}"
+        for key, dist in MANIFEST_PINS.items()
+        if manifest.get(key) != pins.get(dist)
+    ]
+    if wrong:
+        raise BuildError("the model bundle does not match the layer's pins: " + "; ".join(wrong))
+
+
+def prune(target: Path) -> int:
+    removed = 0
+    for bin_dir in [target / "bin"]:
+        if bin_dir.is_dir():
+            shutil.rmtree(bin_dir)
+    for root, dirs, files in os.walk(target, topdown=True):
+        for d in list(dirs):
+            if d in PRUNE_DIRS:
+                shutil.rmtree(Path(root) / d)
+                dirs.remove(d)
+                removed += 1
+        for f in files:
+            if Path(f).suffix in PRUNE_SUFFIXES:
+                (Path(root) / f).unlink()
+                removed += 1
+    return removed
+
+
+def _runs_313(candidate: str) -> bool:
+    try:
+        out = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == RUNTIME_VERSION
+
+
+def find_python313() -> str | None:
+    candidates = [os.environ.get("LAMBDA_PYTHON", ""), shutil.which(f"python{RUNTIME_VERSION}") or ""]
+    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{RUNTIME_VERSION}*/bin/python{RUNTIME_VERSION}"), reverse=True)
+    candidates += sorted(glob.glob(f"/usr/bin/python{RUNTIME_VERSION}")) + sorted(
+        glob.glob(f"/usr/local/bin/python{RUNTIME_VERSION}")
+    )
+    for candidate in candidates:
+        if candidate and _runs_313(candidate):
+            return candidate
+    return None
+
+
+def compile_bytecode(target: Path, prefix: str) -> None:
+    python = find_python313()
+    if python is None:
+        raise BuildError(
+            f"no CPython {RUNTIME_VERSION} found to compile bytecode for the Lambda runtime: install python{RUNTIME_VERSION} "
+            "(e.g. `pyenv install 3.13`) or point LAMBDA_PYTHON at one"
+        )
+    cmd = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    cmd += ["-s", str(target), "-p", prefix, str(target)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"compileall with {python} failed:\n{result.stdout}{result.stderr}")
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requirements", type=Path, required=True)
+    parser.add_argument("--target", type=Path, required=True)
+    parser.add_argument("--prune", action="store_true")
+    parser.add_argument("--manifest", type=Path, help="model bundle manifest whose versions must match the pins")
+    parser.add_argument("--copy", nargs="*", default=[], type=Path, help="source files/dirs to copy into --target")
+    parser.add_argument("--runtime-prefix", default="/var/task", help="path shown in tracebacks (/opt/python for layers)")
+    args = parser.parse_args(argv)
+    try:
+        pins = read_pins(args.requirements)
+        if args.manifest:
+            check_manifest(args.manifest, pins)
+        args.target.mkdir(parents=True, exist_ok=True)
+        pip_install(args.requirements, args.target)
+        check_closed(pins, installed(args.target))
+        for src in args.copy:
+            dest = args.target / src.name
+            if src.is_dir():
+                shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            else:
+                shutil.copy2(src, dest)
+        if args.prune:
+            prune(args.target)
+        compile_bytecode(args.target, args.runtime_prefix)
+    except BuildError as exc:
+        print(f"lambda_build: error: {exc}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"lambda_build: error: {' '.join(exc.cmd[:4])}... exited with {exc.returncode}", file=sys.stderr)
+        return 2
+    print(f"lambda_build: {args.target.name}: {len(pins)} packages, {du(args.target) / 1e6:.1f} MB unzipped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
