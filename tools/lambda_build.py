@@ -81,7 +81,9 @@ def installed(target: Path) -> dict[str, str]:
 
 
 def pip_install(requirements: Path, target: Path) -> None:
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-conflicts", "--root-user-action=ignore"]
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # The target is a fresh folder: conflicts with whatever the host Python has installed are irrelevant.
+    cmd += ["--no-warn-conflicts", "--root-user-action=ignore"]
     cmd += ["--no-compile", "--only-binary=:all:", "--implementation", "cp", "--python-version", RUNTIME_VERSION]
     for platform in PLATFORMS:
         cmd += ["--platform", platform]
@@ -151,7 +153,8 @@ def _runs_313(candidate: str) -> bool:
 def find_python313() -> str | None:
     candidates = [os.environ.get("LAMBDA_PYTHON", ""), shutil.which(f"python{RUNTIME_VERSION}") or ""]
     pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{RUNTIME_VERSION}*/bin/python{RUNTIME_VERSION}"), reverse=True)
+    pattern = f"{pyenv_root}/versions/{RUNTIME_VERSION}*/bin/python{RUNTIME_VERSION}"
+    candidates += sorted(glob.glob(pattern), reverse=True)
     candidates += sorted(glob.glob(f"/usr/bin/python{RUNTIME_VERSION}")) + sorted(
         glob.glob(f"/usr/local/bin/python{RUNTIME_VERSION}")
     )
@@ -165,8 +168,8 @@ def compile_bytecode(target: Path, prefix: str) -> None:
     python = find_python313()
     if python is None:
         raise BuildError(
-            f"no CPython {RUNTIME_VERSION} found to compile bytecode for the Lambda runtime: install python{RUNTIME_VERSION} "
-            "(e.g. `pyenv install 3.13`) or point LAMBDA_PYTHON at one"
+            f"no CPython {RUNTIME_VERSION} found to compile bytecode for the Lambda runtime: "
+            f"install python{RUNTIME_VERSION} (e.g. `pyenv install {RUNTIME_VERSION}`) or point LAMBDA_PYTHON at one"
         )
     cmd = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
     cmd += ["-s", str(target), "-p", prefix, str(target)]
@@ -186,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prune", action="store_true")
     parser.add_argument("--manifest", type=Path, help="model bundle manifest whose versions must match the pins")
     parser.add_argument("--copy", nargs="*", default=[], type=Path, help="source files/dirs to copy into --target")
-    parser.add_argument("--runtime-prefix", default="/var/task", help="path shown in tracebacks (/opt/python for layers)")
+    parser.add_argument(
+        "--runtime-prefix", default="/var/task", help="path shown in tracebacks (/opt/python for layers)"
+    )
     args = parser.parse_args(argv)
     try:
         pins = read_pins(args.requirements)

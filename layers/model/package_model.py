@@ -24,7 +24,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import joblib
 import numpy as np
@@ -146,6 +146,22 @@ def describe(estimator: Any) -> str:
     return type(estimator).__name__
 
 
+def task_of(estimator: Any) -> Literal["regression", "classification"]:
+    if not callable(getattr(estimator, "predict", None)):
+        raise PackagingError(f"{describe(estimator)} has no predict(): not an estimator")
+    if is_classifier(estimator):
+        task: Literal["regression", "classification"] = "classification"
+    elif is_regressor(estimator):
+        task = "regression"
+    else:
+        raise PackagingError(f"{describe(estimator)} is neither a classifier nor a regressor")
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        raise PackagingError(f"{describe(estimator)} is not fitted") from None
+    return task
+
+
 def trained_at() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
@@ -161,16 +177,7 @@ def package(
     metrics: dict[str, Any],
     extra: dict[str, Any],
 ) -> Manifest:
-    if is_classifier(estimator):
-        task = "classification"
-    elif is_regressor(estimator):
-        task = "regression"
-    else:
-        raise PackagingError(f"{describe(estimator)} is neither a classifier nor a regressor")
-    try:
-        check_is_fitted(estimator)
-    except NotFittedError:
-        raise PackagingError(f"{describe(estimator)} is not fitted") from None
+    task = task_of(estimator)
     make_single_process(estimator)
 
     # The function passes float64 arrays ordered by feature_names; prove the estimator takes them.
@@ -247,9 +254,9 @@ def main(argv: list[str] | None = None) -> int:
             extra = {"dataset": dataset, "source": "trained by layers/model/package_model.py"}
         else:
             estimator = load_user_estimator(args.estimator)
+            task = task_of(estimator)
             names = resolve_feature_names(estimator, given)
             name = args.name or args.estimator.stem
-            task = "classification" if is_classifier(estimator) else "regression"
             if args.eval_csv:
                 if not args.target:
                     raise PackagingError("--eval-csv needs --target COLUMN")

@@ -85,6 +85,8 @@ class Manifest(BaseModel):
     python_version: str
     trained_at: str
     metrics: dict[str, Any]
+    estimator: str | None = None
+    size_bytes: int | None = None
 
     @property
     def n_features(self) -> int:

@@ -36,9 +36,15 @@ def stage_prefix(event: dict[str, Any], path: str) -> str:
     if "httpMethod" in event and "elb" not in context:  # REST API v1 (v1 HTTP API events too)
         requested = context.get("path")
         route = event.get("path")
-        if isinstance(requested, str) and isinstance(route, str) and route and requested != route:
-            if requested.endswith(route) and requested[: -len(route)].startswith("/"):
-                return requested[: -len(route)].rstrip("/")
+        if (
+            isinstance(requested, str)
+            and isinstance(route, str)
+            and route
+            and requested != route
+            and requested.endswith(route)
+            and requested[: -len(route)].startswith("/")
+        ):
+            return requested[: -len(route)].rstrip("/")
     return ""
 
 

@@ -1,0 +1,82 @@
+# One command per habit. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+PIP_FLAGS := --quiet --disable-pip-version-check
+BUNDLE := layers/model/model
+PORT ?= 3000
+export SAM_CLI_TELEMETRY := 0
+
+# make model [MODEL=est.joblib] [FEATURE_NAMES=a,b,c] [MODEL_NAME=..] [MODEL_VERSION=..]
+#            [EVAL_CSV=data.csv EVAL_TARGET=column] [MODEL_OUT=dir]
+MODEL_OUT ?= $(BUNDLE)
+PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--feature-names "$(FEATURE_NAMES)") \
+	$(if $(MODEL_NAME),--name "$(MODEL_NAME)") $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") \
+	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") --out "$(MODEL_OUT)"
+
+.PHONY: help venv model test lint typecheck build validate local dev events clean
+
+help:
+	@echo "make local   set everything up and serve the API on http://127.0.0.1:$(PORT)"
+	@echo "make test    lint, type checks and the whole test suite (sets up the virtualenvs)"
+	@echo "make model   train the default model, or MODEL=est.joblib [FEATURE_NAMES=a,b] to package yours"
+	@echo "make build   sam build (function + model layer, Lambda wheels, python3.13 bytecode)"
+	@echo "make dev     serve the app with uvicorn (no Docker, no SAM) on http://127.0.0.1:$(PORT)"
+	@echo "make events  regenerate events/*.json from sam local generate-event"
+
+venv: $(VENV)/.stamp $(SAM_VENV)/.stamp
+
+$(VENV)/.stamp: requirements-dev.txt functions/predict/requirements.txt layers/model/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) -r requirements-dev.txt
+	touch $@
+
+# SAM CLI pins pydantic/boto3 ranges that clash with the function's: it gets a virtualenv of its own.
+$(SAM_VENV)/.stamp: requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-sam.txt
+	touch $@
+
+model: $(VENV)/.stamp
+	$(BIN)/python layers/model/package_model.py $(PACKAGE_ARGS)
+
+$(BUNDLE)/manifest.json: | $(VENV)/.stamp
+	$(BIN)/python layers/model/package_model.py --out $(BUNDLE)
+
+lint: $(VENV)/.stamp
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.stamp
+	$(BIN)/mypy
+
+test: venv $(BUNDLE)/manifest.json lint typecheck
+	$(BIN)/pytest
+
+validate: $(SAM_VENV)/.stamp
+	$(SAM) validate --lint
+
+build: venv $(BUNDLE)/manifest.json
+	PYTHON=$(abspath $(BIN)/python) $(SAM) build
+
+dev: $(VENV)/.stamp $(BUNDLE)/manifest.json
+	cd functions/predict && MODEL_DIR=$(abspath $(BUNDLE)) $(abspath $(BIN)/uvicorn) app:app --host 127.0.0.1 --port $(PORT)
+
+# sam local start-api needs a Docker engine; without one, the same app is served by uvicorn.
+local: build
+	@if docker info >/dev/null 2>&1; then \
+		echo "make local: Docker engine found: sam local start-api on http://127.0.0.1:$(PORT)"; \
+		$(SAM) local start-api --port $(PORT); \
+	else \
+		echo "make local: no Docker engine answers 'docker info': serving the same app with uvicorn instead"; \
+		$(MAKE) --no-print-directory dev; \
+	fi
+
+events: venv
+	$(BIN)/python tools/make_events.py
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,122 @@
+"""Shared fixtures: sample events, bundles built by the project's own packager, handlers over them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import joblib
+import numpy as np
+import pytest
+from mangum import Mangum
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+IRIS_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+import package_model  # noqa: E402  (layers/model, on pythonpath via pyproject)
+from predictor.api import create_app  # noqa: E402
+from predictor.bundle import load_or_error  # noqa: E402
+from predictor.settings import Settings  # noqa: E402
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())  # type: ignore[no-any-return]
+
+
+def event_names() -> list[str]:
+    return sorted(p.stem for p in EVENTS.glob("*.json"))
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "PredictFunction"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:PredictFunction"
+    memory_limit_in_mb: int = 1769
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    log_group_name: str = "/aws/lambda/PredictFunction"
+    log_stream_name: str = "2026/11/21/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def make_handler(model_dir: Path, max_batch_rows: int = 1000) -> Handler:
+    mangum = Mangum(create_app(Settings(model_dir, max_batch_rows), load_or_error(model_dir)), lifespan="off")
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        return mangum(event, FakeLambdaContext())  # type: ignore[arg-type]
+
+    return invoke
+
+
+def package(out: Path, *args: str) -> Path:
+    assert package_model.main([*args, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def default_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model, trained and packaged exactly as `make model` does, in a temp folder."""
+    return package(tmp_path_factory.mktemp("default") / "model")
+
+
+@pytest.fixture(scope="session")
+def iris_estimator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user's fitted classifier pipeline, saved with joblib, without feature names."""
+    data = load_iris()
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    model.fit(np.asarray(data.data), data.target_names[data.target])  # string labels
+    path = tmp_path_factory.mktemp("user") / "iris-clf.joblib"
+    joblib.dump(model, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def iris_bundle(tmp_path_factory: pytest.TempPathFactory, iris_estimator: Path) -> Path:
+    return package(
+        tmp_path_factory.mktemp("iris") / "model",
+        "--estimator",
+        str(iris_estimator),
+        "--feature-names",
+        ",".join(IRIS_NAMES),
+        "--version",
+        "2.0.0",
+    )
+
+
+@pytest.fixture(scope="session")
+def app_module(default_bundle: Path) -> ModuleType:
+    """functions/predict/app.py imported the way Lambda does, with MODEL_DIR pointing at the bundle."""
+    os.environ["MODEL_DIR"] = str(default_bundle)
+    sys.modules.pop("app", None)
+    import app
+
+    return app
+
+
+@pytest.fixture(scope="session")
+def handler(app_module: ModuleType) -> Handler:
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        return app_module.handler(event, FakeLambdaContext())  # type: ignore[no-any-return]
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def iris_handler(iris_bundle: Path) -> Handler:
+    return make_handler(iris_bundle)

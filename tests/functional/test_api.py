@@ -1,0 +1,145 @@
+"""The app over plain HTTP semantics (TestClient = what uvicorn serves), errors included."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import LinearRegression
+
+from predictor.api import create_app
+from predictor.bundle import load_or_error
+from predictor.settings import Settings
+from tests.conftest import make_handler, package
+
+ROW = [float(v) for v in load_diabetes().data[0]]
+
+
+@pytest.fixture(scope="module")
+def client(default_bundle: Path) -> TestClient:
+    return TestClient(create_app(Settings(default_bundle, 50), load_or_error(default_bundle)))
+
+
+def test_health_and_model_card(client: TestClient, default_bundle: Path) -> None:
+    manifest = json.loads((default_bundle / "manifest.json").read_text())
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "model_version": manifest["version"]}
+    card = client.get("/model").json()
+    assert card["sha256"] == manifest["sha256"] and card["feature_names"] == manifest["feature_names"]
+    assert card["metrics"] == manifest["metrics"]
+
+
+def test_every_response_carries_the_model_version(client: TestClient, default_bundle: Path) -> None:
+    version = json.loads((default_bundle / "manifest.json").read_text())["version"]
+    for response in (
+        client.post("/predict", json={"features": ROW}),
+        client.post("/predict", content=b"{"),
+        client.get("/nope"),
+        client.get("/docs"),
+    ):
+        assert response.headers["x-model-version"] == version
+
+
+def test_predict_single_and_batch(client: TestClient, default_bundle: Path) -> None:
+    model = joblib.load(default_bundle / "model.joblib")
+    single = client.post("/predict", json={"features": ROW})
+    assert single.status_code == 200
+    assert single.json()["prediction"] == model.predict(np.array([ROW]))[0]
+    rows = load_diabetes().data[:50]
+    batch = client.post("/predict", json={"instances": rows.tolist()})
+    assert batch.json()["predictions"] == model.predict(rows).tolist()
+
+
+def test_any_content_type_is_read_as_json(client: TestClient) -> None:
+    # curl -d sends application/x-www-form-urlencoded; the body is still JSON.
+    body = json.dumps({"features": ROW})
+    for content_type in ("application/x-www-form-urlencoded", "text/plain", ""):
+        response = client.post("/predict", content=body, headers={"content-type": content_type})
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        (json.dumps({"features": [*ROW, 1.0]}), 422, "features: expected 10 features, got 11"),
+        (json.dumps({"instances": [ROW] * 51}), 413, "too many rows: 51 > 50 (MAX_BATCH_ROWS)"),
+        ('{"features": [1, 2', 400, "malformed JSON"),
+        ("", 400, "empty request body"),
+        ("[]", 422, "must be a JSON object"),
+        ("null", 422, "must be a JSON object"),
+        (json.dumps({"instances": [{"age": 1}]}), 422, "missing features: sex, bmi"),
+    ],
+)
+def test_bad_input_is_a_4xx_with_detail(client: TestClient, body: str, status: int, detail: str) -> None:
+    response = client.post("/predict", content=body)
+    assert response.status_code == status
+    assert detail in response.json()["detail"]
+    assert "prediction" not in response.json() and "predictions" not in response.json()
+
+
+def test_unknown_route_and_wrong_method(client: TestClient) -> None:
+    assert client.get("/predictions").status_code == 404
+    wrong = client.get("/predict")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    assert client.post("/health").status_code == 405
+
+
+def test_docs_without_a_stage_use_plain_paths(client: TestClient) -> None:
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "url: '/openapi.json'" in docs.text
+    spec = client.get("/openapi.json").json()
+    assert "servers" not in spec
+    assert set(spec["paths"]) == {"/predict", "/health", "/model"}
+    schema = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == {"features", "instances"}
+
+
+def test_broken_bundle_answers_503_with_the_reason(default_bundle: Path, tmp_path: Path) -> None:
+    broken = Path(shutil.copytree(default_bundle, tmp_path / "model"))
+    (broken / "model.joblib").write_bytes(b"not the model")
+    client = TestClient(create_app(Settings(broken, 10), load_or_error(broken)))
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.json()["status"] == "error" and "sha256 mismatch" in health.json()["detail"]
+    predict = client.post("/predict", json={"features": ROW})
+    assert predict.status_code == 503 and predict.json()["detail"].startswith("model not loaded: sha256 mismatch")
+    assert client.get("/model").status_code == 503
+
+
+def test_missing_model_directory_is_named(tmp_path: Path) -> None:
+    handler = make_handler(tmp_path / "absent")
+    event = {
+        "resource": "/{proxy+}",
+        "path": "/health",
+        "httpMethod": "GET",
+        "headers": {},
+        "requestContext": {"path": "/prod/health", "stage": "prod"},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+    response = handler(event)
+    assert response["statusCode"] == 503
+    assert json.loads(response["body"])["detail"] == f"model directory not found: {tmp_path / 'absent'}"
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_model_that_outputs_nan_is_not_served(tmp_path: Path) -> None:
+    x, y = load_diabetes(return_X_y=True)
+    # sqrt of the linear prediction: NaN wherever the linear part is negative
+    model = TransformedTargetRegressor(LinearRegression(), func=np.square, inverse_func=np.sqrt, check_inverse=False)
+    model.fit(x, np.sqrt(y))
+    joblib.dump(model, tmp_path / "sqrt.joblib")
+    bundle = package(tmp_path / "model", "--estimator", str(tmp_path / "sqrt.joblib"))
+    client = TestClient(create_app(Settings(bundle, 10), load_or_error(bundle)))
+    negative = (-np.ones(10) * 10).tolist()
+    response = client.post("/predict", json={"features": negative})
+    assert response.status_code == 500
+    assert response.json() == {"detail": "the model produced a non-finite prediction (NaN or infinity)"}

@@ -1,0 +1,139 @@
+"""Bundle loading and integrity: a bundle that does not match its manifest is never served."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from predictor.bundle import RUNTIME_VERSIONS, BundleError, Manifest, ModelBundle, make_single_process
+from tests.conftest import package
+
+
+@pytest.fixture
+def bundle_copy(default_bundle: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(default_bundle, tmp_path / "model"))
+
+
+def edit_manifest(model_dir: Path, **changes: Any) -> None:
+    path = model_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest.update(changes)
+    path.write_text(json.dumps(manifest))
+
+
+def refusal(model_dir: Path) -> str:
+    with pytest.raises(BundleError) as caught:
+        ModelBundle.load(model_dir)
+    return str(caught.value)
+
+
+def test_default_bundle_loads_and_predicts_like_the_model(default_bundle: Path) -> None:
+    bundle = ModelBundle.load(default_bundle)
+    model = joblib.load(default_bundle / "model.joblib")
+    x = load_diabetes().data[:20]
+    assert bundle.predict(x).predictions == model.predict(x).tolist()
+    assert bundle.manifest.task == "regression"
+    assert bundle.feature_names == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+    assert bundle.manifest.sklearn_version == RUNTIME_VERSIONS["sklearn_version"]
+
+
+def test_manifest_has_the_model_card_fields(default_bundle: Path) -> None:
+    manifest = json.loads((default_bundle / "manifest.json").read_text())
+    for key in ("name", "version", "task", "feature_names", "sha256", "sklearn_version", "python_version"):
+        assert manifest[key]
+    assert manifest["numpy_version"] == np.__version__
+    assert manifest["trained_at"].endswith("Z")
+    assert manifest["metrics"]["test_r2"] > 0.3  # diabetes + ridge: about 0.45 on the held-out split
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    assert refusal(tmp_path / "nope") == f"model directory not found: {tmp_path / 'nope'}"
+
+
+def test_tampered_artifact_is_refused_before_unpickling(bundle_copy: Path) -> None:
+    artifact = bundle_copy / "model.joblib"
+    artifact.write_bytes(artifact.read_bytes() + b"\0")
+    assert refusal(bundle_copy).startswith("sha256 mismatch: manifest says")
+
+
+def test_truncated_artifact_is_refused(bundle_copy: Path) -> None:
+    artifact = bundle_copy / "model.joblib"
+    artifact.write_bytes(artifact.read_bytes()[:100])
+    assert "sha256 mismatch" in refusal(bundle_copy)
+
+
+def test_truncated_artifact_with_matching_sha_fails_to_load(bundle_copy: Path) -> None:
+    import hashlib
+
+    artifact = bundle_copy / "model.joblib"
+    artifact.write_bytes(artifact.read_bytes()[:100])
+    edit_manifest(bundle_copy, sha256=hashlib.sha256(artifact.read_bytes()).hexdigest())
+    assert refusal(bundle_copy).startswith("cannot load model.joblib:")
+
+
+def test_missing_artifact(bundle_copy: Path) -> None:
+    (bundle_copy / "model.joblib").unlink()
+    assert refusal(bundle_copy).startswith("model artifact not found:")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"sklearn_version": "1.2.0"}, "library version mismatch: scikit-learn bundle=1.2.0 runtime="),
+        ({"numpy_version": "1.26.4"}, "library version mismatch: numpy bundle=1.26.4 runtime="),
+        ({"task": "forecast"}, "manifest invalid:"),
+        ({"feature_names": []}, "manifest invalid:"),
+        ({"sha256": "abc"}, "manifest invalid:"),
+        ({"feature_names": ["a", "b"]}, "manifest does not match the model: manifest lists 2 features"),
+        ({"task": "classification", "classes": [0, 1]}, "manifest does not match the model: manifest classes"),
+    ],
+)
+def test_manifest_that_does_not_fit_is_refused(bundle_copy: Path, change: dict[str, Any], message: str) -> None:
+    edit_manifest(bundle_copy, **change)
+    assert message in refusal(bundle_copy)
+
+
+def test_missing_or_unparseable_manifest(bundle_copy: Path) -> None:
+    (bundle_copy / "manifest.json").write_text("{not json")
+    assert refusal(bundle_copy).startswith("manifest invalid:")
+    (bundle_copy / "manifest.json").unlink()
+    assert refusal(bundle_copy).startswith("manifest invalid:") and "is missing" in refusal(bundle_copy)
+
+
+def test_manifest_from_another_model_is_refused(default_bundle: Path, iris_bundle: Path, tmp_path: Path) -> None:
+    mixed = Path(shutil.copytree(default_bundle, tmp_path / "mixed"))
+    shutil.copy(iris_bundle / "manifest.json", mixed / "manifest.json")
+    assert refusal(mixed).startswith("sha256 mismatch")
+
+
+def test_artifact_that_is_not_a_file(bundle_copy: Path) -> None:
+    artifact = bundle_copy / "model.joblib"
+    artifact.unlink()
+    artifact.mkdir()  # a directory where the file should be: reading it fails even as root
+    assert refusal(bundle_copy).startswith("model artifact not found")
+
+
+def test_parallel_estimators_are_made_single_process(tmp_path: Path) -> None:
+    x, y = load_diabetes(return_X_y=True)
+    forest = make_pipeline(StandardScaler(), RandomForestRegressor(n_estimators=5, n_jobs=-1, random_state=0))
+    forest.fit(x, y)
+    assert make_single_process(forest) == {"randomforestregressor__n_jobs": -1}
+    assert forest.get_params()["randomforestregressor__n_jobs"] == 1
+
+    forest.set_params(randomforestregressor__n_jobs=4)
+    joblib.dump(forest, tmp_path / "forest.joblib")
+    bundle_dir = package(tmp_path / "model", "--estimator", str(tmp_path / "forest.joblib"))
+    # the packager already stored n_jobs=1; loading keeps every n_jobs at 1
+    loaded = ModelBundle.load(bundle_dir)
+    assert loaded.model.get_params()["randomforestregressor__n_jobs"] == 1
+    assert Manifest.model_validate_json((bundle_dir / "manifest.json").read_text()).feature_names[0] == "x0"
