@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import ROOT, load_event
 
 sys.path.insert(0, str(ROOT / "tools"))
-from lambda_build import find_python313  # noqa: E402
+from lambda_build import find_python313
 
 pytestmark = [pytest.mark.build, pytest.mark.sam]
 

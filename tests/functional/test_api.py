@@ -33,7 +33,8 @@ def test_health_and_model_card(client: TestClient, default_bundle: Path) -> None
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "model_version": manifest["version"]}
     card = client.get("/model").json()
-    assert card["sha256"] == manifest["sha256"] and card["feature_names"] == manifest["feature_names"]
+    assert card["sha256"] == manifest["sha256"]
+    assert card["feature_names"] == manifest["feature_names"]
     assert card["metrics"] == manifest["metrics"]
 
 
@@ -82,19 +83,22 @@ def test_bad_input_is_a_4xx_with_detail(client: TestClient, body: str, status: i
     response = client.post("/predict", content=body)
     assert response.status_code == status
     assert detail in response.json()["detail"]
-    assert "prediction" not in response.json() and "predictions" not in response.json()
+    assert "prediction" not in response.json()
+    assert "predictions" not in response.json()
 
 
 def test_unknown_route_and_wrong_method(client: TestClient) -> None:
     assert client.get("/predictions").status_code == 404
     wrong = client.get("/predict")
-    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "POST"
     assert client.post("/health").status_code == 405
 
 
 def test_docs_without_a_stage_use_plain_paths(client: TestClient) -> None:
     docs = client.get("/docs")
-    assert docs.status_code == 200 and "url: '/openapi.json'" in docs.text
+    assert docs.status_code == 200
+    assert "url: '/openapi.json'" in docs.text
     spec = client.get("/openapi.json").json()
     assert "servers" not in spec
     assert set(spec["paths"]) == {"/predict", "/health", "/model"}
@@ -108,9 +112,11 @@ def test_broken_bundle_answers_503_with_the_reason(default_bundle: Path, tmp_pat
     client = TestClient(create_app(Settings(broken, 10), load_or_error(broken)))
     health = client.get("/health")
     assert health.status_code == 503
-    assert health.json()["status"] == "error" and "sha256 mismatch" in health.json()["detail"]
+    assert health.json()["status"] == "error"
+    assert "sha256 mismatch" in health.json()["detail"]
     predict = client.post("/predict", json={"features": ROW})
-    assert predict.status_code == 503 and predict.json()["detail"].startswith("model not loaded: sha256 mismatch")
+    assert predict.status_code == 503
+    assert predict.json()["detail"].startswith("model not loaded: sha256 mismatch")
     assert client.get("/model").status_code == 503
 
 

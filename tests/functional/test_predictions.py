@@ -122,7 +122,8 @@ def made_iris_bundle(tmp_path_factory: pytest.TempPathFactory, iris_estimator: P
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
 def test_user_classifier_pipeline_packaged_with_make_model(kind: str, made_iris_bundle: Path) -> None:
     manifest = json.loads((made_iris_bundle / "manifest.json").read_text())
-    assert manifest["task"] == "classification" and manifest["feature_names"] == IRIS_NAMES
+    assert manifest["task"] == "classification"
+    assert manifest["feature_names"] == IRIS_NAMES
     assert manifest["classes"] == ["setosa", "versicolor", "virginica"]
     model = joblib.load(made_iris_bundle / "model.joblib")
     handler = make_handler(made_iris_bundle)
@@ -133,7 +134,8 @@ def test_user_classifier_pipeline_packaged_with_make_model(kind: str, made_iris_
     out = json.loads(response["body"])
     assert out["predictions"] == model.predict(rows[:40]).tolist()
     assert out["probabilities"] == model.predict_proba(rows[:40]).tolist()
-    assert out["classes"] == manifest["classes"] and out["model_version"] == "2.0.0"
+    assert out["classes"] == manifest["classes"]
+    assert out["model_version"] == "2.0.0"
     headers = response.get("headers") or {}
     multi = response.get("multiValueHeaders") or {}
     assert headers.get("x-model-version", (multi.get("x-model-version") or [None])[-1]) == "2.0.0"

@@ -107,7 +107,8 @@ def test_missing_or_unparseable_manifest(bundle_copy: Path) -> None:
     (bundle_copy / "manifest.json").write_text("{not json")
     assert refusal(bundle_copy).startswith("manifest invalid:")
     (bundle_copy / "manifest.json").unlink()
-    assert refusal(bundle_copy).startswith("manifest invalid:") and "is missing" in refusal(bundle_copy)
+    assert refusal(bundle_copy).startswith("manifest invalid:")
+    assert "is missing" in refusal(bundle_copy)
 
 
 def test_manifest_from_another_model_is_refused(default_bundle: Path, iris_bundle: Path, tmp_path: Path) -> None:

@@ -26,8 +26,10 @@ def refused(body: object, max_rows: int = 10) -> RequestError:
 def test_single_row_positional_and_named_give_the_same_matrix() -> None:
     m1, single1 = rows({"features": [1, 2.5, -3]})
     m2, single2 = rows({"features": {"c": -3, "a": 1, "b": 2.5}})
-    assert single1 and single2
-    assert m1.dtype == np.float64 and m1.shape == (1, 3)
+    assert single1
+    assert single2
+    assert m1.dtype == np.float64
+    assert m1.shape == (1, 3)
     np.testing.assert_array_equal(m1, m2)
     np.testing.assert_array_equal(m1, [[1.0, 2.5, -3.0]])
 
@@ -105,6 +107,7 @@ def test_bodies_that_are_not_json_get_400(raw: bytes, detail: str) -> None:
 
 def test_many_errors_are_summarised_and_all_listed() -> None:
     error = refused({"instances": [["x", "y", "z"], ["x", "y", "z"]]})
-    assert error.errors is not None and len(error.errors) == 6
+    assert error.errors is not None
+    assert len(error.errors) == 6
     assert error.detail.endswith("(and 1 more)")
     assert error.errors[5] == {"loc": "instances[1][2]", "msg": "expected a number, got string 'z'"}

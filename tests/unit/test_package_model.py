@@ -37,7 +37,8 @@ def test_default_training_is_reproducible(tmp_path: Path) -> None:
     assert run("--out", str(tmp_path / "b")) == 0
     a = json.loads((tmp_path / "a" / "manifest.json").read_text())
     b = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert a["sha256"] == b["sha256"] and a["version"] == a["sha256"][:12]
+    assert a["sha256"] == b["sha256"]
+    assert a["version"] == a["sha256"][:12]
     assert (tmp_path / "a" / "model.joblib").read_bytes() == (tmp_path / "b" / "model.joblib").read_bytes()
 
 
@@ -46,7 +47,8 @@ def test_feature_names_default_to_x0_xn(tmp_path: Path) -> None:
     assert run("--estimator", est, "--out", str(tmp_path / "m")) == 0
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
     assert manifest["feature_names"] == ["x0", "x1", "x2"]
-    assert manifest["name"] == "lin" and manifest["task"] == "regression"
+    assert manifest["name"] == "lin"
+    assert manifest["task"] == "regression"
 
 
 def test_feature_names_in_wins_and_must_agree(tmp_path: Path) -> None:
@@ -68,9 +70,11 @@ def test_classifier_records_classes_and_metrics_from_eval_csv(tmp_path: Path) ->
     args = ["--estimator", est, "--feature-names", "a,b,c,d", "--eval-csv", str(csv), "--target", "label"]
     assert run(*args, "--out", str(tmp_path / "m")) == 0
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert manifest["task"] == "classification" and manifest["classes"] == [0, 1, 2]
+    assert manifest["task"] == "classification"
+    assert manifest["classes"] == [0, 1, 2]
     assert manifest["has_probabilities"] is True
-    assert manifest["metrics"]["eval_accuracy"] > 0.9 and manifest["metrics"]["n_eval"] == 150
+    assert manifest["metrics"]["eval_accuracy"] > 0.9
+    assert manifest["metrics"]["n_eval"] == 150
 
 
 @pytest.mark.parametrize(
@@ -102,10 +106,8 @@ def test_estimator_saved_by_another_sklearn_is_refused(
     monkeypatch.undo()
     assert run("--estimator", est, "--out", str(tmp_path / "m")) == 2
     err = capsys.readouterr().err
-    assert (
-        "was saved with scikit-learn 1.0.2" in err
-        and f"re-fit it with scikit-learn {sklearn.__version__}" in err.lower()
-    )
+    assert "was saved with scikit-learn 1.0.2" in err
+    assert f"re-fit it with scikit-learn {sklearn.__version__}" in err.lower()
 
 
 def test_missing_estimator_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
