@@ -14,12 +14,14 @@ from predictor.settings import Settings
 
 router = APIRouter()
 
+# Dependencies are `async def` too: FastAPI runs plain `def` ones in a thread pool, a hop per call.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_bundle(request: Request) -> ModelBundle:
+async def get_bundle(request: Request) -> ModelBundle:
     bundle: ModelBundle | None = request.app.state.bundle
     if bundle is None:
         raise HTTPException(status_code=503, detail=f"model not loaded: {request.app.state.bundle_error}")
