@@ -10,6 +10,7 @@ validation + predict + JSON), and ``model.predict`` on the same row as a float a
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -73,17 +74,19 @@ def main() -> int:
         print(f"no model: {app.app.state.bundle_error}", file=sys.stderr)
         return 1
     rng = np.random.default_rng(0)
-    rows = {1: rng.normal(0, 0.05, size=(1, bundle.n_features)), 100: rng.normal(0, 0.05, size=(100, bundle.n_features))}
+    rows = {n: rng.normal(0, 0.05, size=(n, bundle.n_features)) for n in (1, 100)}
     print(f"model {bundle.manifest.name} {bundle.manifest.version}; python {sys.version.split()[0]}; n={args.n}")
     print(f"{'case':<34}{'p50 µs':>10}{'p90 µs':>10}{'p99 µs':>10}")
     for n_rows, x in rows.items():
         body = json.dumps({"features": x[0].tolist()} if n_rows == 1 else {"instances": x.tolist()})
         ev = event(body)
-        assert app.handler(ev, None)["statusCode"] == 200
-        handler_t = timings(lambda ev=ev: app.handler(ev, None), args.n)
-        predict_t = timings(lambda x=x: bundle.model.predict(x), args.n)
+        context: Any = None  # Mangum only passes the context through to the ASGI scope
+        assert app.handler(ev, context)["statusCode"] == 200
+        handler_t = timings(functools.partial(app.handler, ev, context), args.n)
+        predict_t = timings(functools.partial(bundle.model.predict, x), args.n)
         for label, values in ((f"handler, {n_rows} row(s)", handler_t), (f"model.predict, {n_rows} row(s)", predict_t)):
-            print(f"{label:<34}{pct(values, 50) * 1e6:>10.0f}{pct(values, 90) * 1e6:>10.0f}{pct(values, 99) * 1e6:>10.0f}")
+            figures = "".join(f"{pct(values, q) * 1e6:>10.0f}" for q in (50, 90, 99))
+            print(f"{label:<34}{figures}")
         print(f"{'  ratio handler/predict (p50)':<34}{pct(handler_t, 50) / pct(predict_t, 50):>10.2f}")
     colds = cold_import(args.model_dir, 3)
     print(f"cold `import app` (fresh interpreter, model load included): {', '.join(f'{c:.2f}s' for c in colds)}")
