@@ -17,7 +17,7 @@ PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--fea
 	$(if $(MODEL_NAME),--name "$(MODEL_NAME)") $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") \
 	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") --out "$(MODEL_OUT)"
 
-.PHONY: help venv model test lint typecheck build validate local dev events clean
+.PHONY: help venv model test lint typecheck build validate local dev events engine image bench-cold bench-handler clean
 
 help:
 	@echo "make local   set everything up and serve the API on http://127.0.0.1:$(PORT)"
@@ -25,6 +25,10 @@ help:
 	@echo "make model   train the default model, or MODEL=est.joblib [FEATURE_NAMES=a,b] to package yours"
 	@echo "make build   sam build (function + model layer, Lambda wheels, python3.13 bytecode)"
 	@echo "make dev     serve the app with uvicorn (no Docker, no SAM) on http://127.0.0.1:$(PORT)"
+	@echo "make engine  make 'docker info' answer (installs and starts dockerd on Debian as root)"
+	@echo "make image   the python3.13 Lambda image for sam local (official, or built from Debian packages)"
+	@echo "make bench-cold     cold start in the Lambda container vs bare import sklearn + joblib.load"
+	@echo "make bench-handler  warm in-process handler latency vs model.predict"
 	@echo "make events  regenerate events/*.json from sam local generate-event"
 
 venv: $(VENV)/.stamp $(SAM_VENV)/.stamp
@@ -53,7 +57,9 @@ lint: $(VENV)/.stamp
 typecheck: $(VENV)/.stamp
 	$(BIN)/mypy
 
+# The engine is started here so the sam local tests run; without one they skip (and fail under CI=true).
 test: venv $(BUNDLE)/manifest.json lint typecheck
+	-tools/docker-engine
 	$(BIN)/pytest
 
 validate: $(SAM_VENV)/.stamp
@@ -62,18 +68,32 @@ validate: $(SAM_VENV)/.stamp
 build: venv $(BUNDLE)/manifest.json
 	PYTHON=$(abspath $(BIN)/python) $(SAM) build
 
+engine:
+	tools/docker-engine
+
+image: engine $(VENV)/.stamp
+	$(BIN)/python tools/lambda_image.py
+
 dev: $(VENV)/.stamp $(BUNDLE)/manifest.json
 	cd functions/predict && MODEL_DIR=$(abspath $(BUNDLE)) $(abspath $(BIN)/uvicorn) app:app --host 127.0.0.1 --port $(PORT)
 
-# sam local start-api needs a Docker engine; without one, the same app is served by uvicorn.
-local: build
-	@if docker info >/dev/null 2>&1; then \
-		echo "make local: Docker engine found: sam local start-api on http://127.0.0.1:$(PORT)"; \
-		$(SAM) local start-api --port $(PORT); \
+# sam local start-api in the python3.13 Lambda image; without a Docker engine, the same app under uvicorn.
+local: venv $(BUNDLE)/manifest.json
+	@if tools/docker-engine; then \
+		image=$$($(BIN)/python tools/lambda_image.py) || exit 1; \
+		PYTHON=$(abspath $(BIN)/python) $(SAM) build || exit 1; \
+		echo "make local: sam local start-api on http://127.0.0.1:$(PORT) in $$image (Ctrl-C stops it)"; \
+		exec $(SAM) local start-api --port $(PORT) --invoke-image "$$image" --skip-pull-image; \
 	else \
-		echo "make local: no Docker engine answers 'docker info': serving the same app with uvicorn instead"; \
-		$(MAKE) --no-print-directory dev; \
+		echo "make local: no Docker engine (see above): serving the same app with uvicorn instead"; \
+		exec $(MAKE) --no-print-directory dev; \
 	fi
+
+bench-cold: build image
+	$(BIN)/python tools/bench_cold_start.py
+
+bench-handler: $(VENV)/.stamp $(BUNDLE)/manifest.json
+	$(BIN)/python tools/bench_handler.py
 
 events: venv
 	$(BIN)/python tools/make_events.py

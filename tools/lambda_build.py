@@ -12,10 +12,11 @@ Used by the SAM ``BuildMethod: makefile`` recipes of the function and the layer,
    would otherwise arrive at whatever version is newest on the day of the build.
 3. ``--prune`` removes what the runtime never imports: test suites, C/Cython sources and headers,
    console scripts. Never ``strip`` the auditwheel-patched ``*.libs``: numpy stops importing.
-4. Bytecode is compiled by a CPython 3.13 (``LAMBDA_PYTHON``, ``python3.13`` on PATH, or pyenv's)
-   with ``--invalidation-mode unchecked-hash``: Lambda mounts /opt and /var/task read-only, so
-   missing or stale-looking .pyc would be recompiled in memory at every cold start, and zip files
-   keep mtimes at 2-second resolution, which makes timestamp-checked .pyc look stale.
+4. Bytecode is compiled by a CPython 3.13 (``LAMBDA_PYTHON``, ``python3.13`` on PATH, or pyenv's;
+   else inside the python3.13 Lambda image that tools/lambda_image.py provides) with
+   ``--invalidation-mode unchecked-hash``: Lambda mounts /opt and /var/task read-only, so missing or
+   stale-looking .pyc would be recompiled in memory at every cold start, and zip files keep mtimes
+   at 2-second resolution, which makes timestamp-checked .pyc look stale.
 5. ``--manifest`` checks that the model bundle was saved with the versions being installed.
 """
 
@@ -164,18 +165,39 @@ def find_python313() -> str | None:
     return None
 
 
+def image_with_python313() -> str | None:
+    """The local python3.13 Lambda image (tools/lambda_image.py), if one exists and an engine runs."""
+    if not shutil.which("docker"):
+        return None
+    which = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("lambda_image.py")), "--which"], capture_output=True, text=True
+    )
+    return which.stdout.strip() or None if which.returncode == 0 else None
+
+
 def compile_bytecode(target: Path, prefix: str) -> None:
+    compile_args = ["-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
     python = find_python313()
-    if python is None:
-        raise BuildError(
-            f"no CPython {RUNTIME_VERSION} found to compile bytecode for the Lambda runtime: "
-            f"install python{RUNTIME_VERSION} (e.g. `pyenv install {RUNTIME_VERSION}`) or point LAMBDA_PYTHON at one"
-        )
-    cmd = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
-    cmd += ["-s", str(target), "-p", prefix, str(target)]
+    if python is not None:
+        cmd = [python, *compile_args, "-s", str(target), "-p", prefix, str(target)]
+        where = python
+    else:
+        image = image_with_python313()
+        if image is None:
+            raise BuildError(
+                f"no CPython {RUNTIME_VERSION} to compile bytecode for the Lambda runtime: install "
+                f"python{RUNTIME_VERSION} (e.g. `pyenv install {RUNTIME_VERSION}`), point LAMBDA_PYTHON at one, "
+                "or run `make image` so the python3.13 Lambda image can compile it"
+            )
+        user = f"{os.getuid()}:{os.getgid()}"
+        cmd = ["docker", "run", "--rm", "--network", "none", "-u", user, "-v", f"{target.resolve()}:/build"]
+        cmd += ["--entrypoint", f"python{RUNTIME_VERSION}", image, *compile_args]
+        cmd += ["-s", "/build", "-p", prefix, "/build"]
+        where = f"{image} (docker)"
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
-        raise BuildError(f"compileall with {python} failed:\n{result.stdout}{result.stderr}")
+        raise BuildError(f"compileall with {where} failed:\n{result.stdout}{result.stderr}")
+    print(f"lambda_build: bytecode compiled by {where}")
 
 
 def du(path: Path) -> int:

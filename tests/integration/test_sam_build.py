@@ -13,30 +13,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, load_event
+from tests.integration.conftest import BUNDLE, run_sam
 
 sys.path.insert(0, str(ROOT / "tools"))
 from lambda_build import find_python313
 
 pytestmark = [pytest.mark.build, pytest.mark.sam]
 
-SAM = ROOT / ".venv-sam" / "bin" / "sam"
 LAMBDA_UNZIPPED_LIMIT = 262_144_000  # function + all layers, bytes
-BUNDLE = ROOT / "layers" / "model" / "model"
-
-
-def run_sam(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PYTHON": sys.executable}
-    return subprocess.run([str(SAM), *args], cwd=cwd, env=env, capture_output=True, text=True)
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not (BUNDLE / "manifest.json").is_file():
-        pytest.fail("no model bundle in layers/model/model: run `make model` (make test does)")
-    build_dir = tmp_path_factory.mktemp("sam") / "build"
-    result = run_sam("build", "--build-dir", str(build_dir), "--no-cached")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return build_dir
 
 
 def size(path: Path) -> int:

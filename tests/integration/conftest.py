@@ -1,0 +1,62 @@
+"""Integration fixtures: `sam build` once per session, a Docker engine, the python3.13 Lambda image.
+
+Tests that need Docker are skipped with the reason when no engine can be had (not root, not Debian) -
+except under CI=true, where that is a failure: CI must run them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+SAM = ROOT / ".venv-sam" / "bin" / "sam"
+BUNDLE = ROOT / "layers" / "model" / "model"
+
+
+def sam_env() -> dict[str, str]:
+    return {**os.environ, "SAM_CLI_TELEMETRY": "0", "PYTHON": sys.executable}
+
+
+def run_sam(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SAM), *args], cwd=cwd, env=sam_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`sam build` of template.yaml into a temp build dir (function + model layer)."""
+    if not (BUNDLE / "manifest.json").is_file():
+        pytest.fail("no model bundle in layers/model/model: run `make model` (make test does)")
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    result = run_sam("build", "--build-dir", str(build_dir), "--no-cached")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return build_dir
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    result = subprocess.run([str(ROOT / "tools" / "docker-engine")], capture_output=True, text=True)
+    if result.returncode != 0:
+        unavailable(f"no Docker engine: {result.stderr.strip().splitlines()[-1] if result.stderr else 'unknown'}")
+
+
+@pytest.fixture(scope="session")
+def lambda_image(docker_engine: None) -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "lambda_image.py")], capture_output=True, text=True, timeout=900
+    )
+    if result.returncode != 0:
+        unavailable(f"no python3.13 Lambda image: {result.stderr.strip()[-500:]}")
+    sys.stderr.write(result.stderr)
+    return result.stdout.strip()
