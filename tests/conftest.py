@@ -102,10 +102,16 @@ def iris_bundle(tmp_path_factory: pytest.TempPathFactory, iris_estimator: Path) 
 @pytest.fixture(scope="session")
 def app_module(default_bundle: Path) -> ModuleType:
     """functions/predict/app.py imported the way Lambda does, with MODEL_DIR pointing at the bundle."""
+    saved = os.environ.get("MODEL_DIR")
     os.environ["MODEL_DIR"] = str(default_bundle)
     sys.modules.pop("app", None)
-    import app
-
+    try:
+        import app
+    finally:  # SAM CLI lets shell variables override the template's: never leak this one
+        if saved is None:
+            del os.environ["MODEL_DIR"]
+        else:
+            os.environ["MODEL_DIR"] = saved
     return app
 
 

@@ -19,8 +19,13 @@ SAM = ROOT / ".venv-sam" / "bin" / "sam"
 BUNDLE = ROOT / "layers" / "model" / "model"
 
 
+# Variables the function reads: SAM CLI would let the shell's values override the template's.
+FUNCTION_ENV = ("MODEL_DIR", "MAX_BATCH_ROWS", "JOBLIB_MULTIPROCESSING")
+
+
 def sam_env() -> dict[str, str]:
-    return {**os.environ, "SAM_CLI_TELEMETRY": "0", "PYTHON": sys.executable}
+    env = {k: v for k, v in os.environ.items() if k not in FUNCTION_ENV}
+    return {**env, "SAM_CLI_TELEMETRY": "0", "PYTHON": sys.executable}
 
 
 def run_sam(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:

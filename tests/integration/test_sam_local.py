@@ -94,8 +94,11 @@ def start_api(built: Path, lambda_image: str, tmp_path_factory: pytest.TempPathF
         deadline = time.monotonic() + 180
         while True:
             try:
-                if httpx2.get(f"{base}/health", timeout=30).status_code == 200:
+                health = httpx2.get(f"{base}/health", timeout=30)
+                if health.status_code == 200:
                     break
+                if health.status_code == 503:  # the function runs but refused its bundle: no point waiting
+                    pytest.fail(f"/health through sam local start-api: {health.text}")
             except httpx2.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
