@@ -17,7 +17,7 @@ PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--fea
 	$(if $(MODEL_NAME),--name "$(MODEL_NAME)") $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") \
 	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") --out "$(MODEL_OUT)"
 
-.PHONY: help venv model test lint typecheck build validate local dev events engine image bench-cold bench-handler clean
+.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image bench-cold bench-handler clean
 
 help:
 	@echo "make local   set everything up and serve the API on http://127.0.0.1:$(PORT)"
@@ -29,6 +29,7 @@ help:
 	@echo "make image   the python3.13 Lambda image for sam local (official, or built from Debian packages)"
 	@echo "make bench-cold     cold start in the Lambda container vs bare import sklearn + joblib.load"
 	@echo "make bench-handler  warm in-process handler latency vs model.predict"
+	@echo "make invoke EVENT=rest-predict-batch   one events/ file through sam local invoke"
 	@echo "make events  regenerate events/*.json from sam local generate-event"
 
 venv: $(VENV)/.stamp $(SAM_VENV)/.stamp
@@ -88,6 +89,13 @@ local: venv $(BUNDLE)/manifest.json
 		echo "make local: no Docker engine (see above): serving the same app with uvicorn instead"; \
 		exec $(MAKE) --no-print-directory dev; \
 	fi
+
+# make invoke EVENT=rest-predict-batch: one events/ file through sam local invoke
+EVENT ?= rest-predict-single
+invoke: venv $(BUNDLE)/manifest.json
+	@tools/docker-engine
+	@image=$$($(BIN)/python tools/lambda_image.py) && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null && \
+		$(SAM) local invoke PredictFunction -e events/$(EVENT).json --invoke-image "$$image" --skip-pull-image
 
 bench-cold: build image
 	$(BIN)/python tools/bench_cold_start.py
