@@ -16,7 +16,7 @@ from tests.conftest import ROOT, load_event
 from tests.integration.conftest import BUNDLE, run_sam
 
 sys.path.insert(0, str(ROOT / "tools"))
-from lambda_build import find_python313
+from lambda_build import find_python313, image_with_python313
 
 pytestmark = [pytest.mark.build, pytest.mark.sam]
 
@@ -87,20 +87,34 @@ print(json.dumps({"import_s": t1 - t0, "first_call_s": t2 - t1, "modules": loade
 """
 
 
-def test_built_artifacts_serve_on_python313_with_bytecode_only(built: Path) -> None:
+def python313_command(built: Path, env: dict[str, str]) -> list[str]:
+    """The host's CPython 3.13, else the python3.13 Lambda image with the build mounted at the same path."""
     python = find_python313()
-    if python is None:
-        pytest.fail("no CPython 3.13 here: the build could not have compiled its bytecode either")
+    if python is not None:
+        return [python]
+    image = image_with_python313()
+    if image is None:
+        pytest.fail("no CPython 3.13 on the host and no python3.13 Lambda image: the build could not have run")
+    command = ["docker", "run", "--rm", "-i", "--network", "none", "-v", f"{built}:{built}:ro"]
+    for key, value in env.items():
+        command += ["-e", f"{key}={value}"]
+    return [*command, "--entrypoint", "python3.13", image]
+
+
+def test_built_artifacts_serve_on_python313_with_bytecode_only(built: Path) -> None:
     function, layer = built / "PredictFunction", built / "ModelLayer"
     event = load_event("rest-predict-batch")
     env = {
         "PYTHONPATH": f"{function}:{layer / 'python'}",  # /var/task:/opt/python on Lambda
         "MODEL_DIR": str(layer / "model"),
         "PYTHONDONTWRITEBYTECODE": "1",  # Lambda's /opt and /var/task are read-only
-        "PATH": os.environ.get("PATH", ""),
     }
     result = subprocess.run(
-        [python, "-c", COLD_START, str(built)], input=json.dumps(event), env=env, capture_output=True, text=True
+        [*python313_command(built, env), "-c", COLD_START, str(built)],
+        input=json.dumps(event),
+        env={**env, "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
