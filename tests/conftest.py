@@ -102,16 +102,19 @@ def iris_bundle(tmp_path_factory: pytest.TempPathFactory, iris_estimator: Path) 
 @pytest.fixture(scope="session")
 def app_module(default_bundle: Path) -> ModuleType:
     """functions/predict/app.py imported the way Lambda does, with MODEL_DIR pointing at the bundle."""
-    saved = os.environ.get("MODEL_DIR")
-    os.environ["MODEL_DIR"] = str(default_bundle)
+    # As Lambda runs it: MODEL_DIR at the bundle, AWS_LAMBDA_FUNCTION_NAME set (EMF metrics, no /metrics).
+    lambda_env = {"MODEL_DIR": str(default_bundle), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"}
+    saved = {key: os.environ.get(key) for key in lambda_env}
+    os.environ.update(lambda_env)
     sys.modules.pop("app", None)
     try:
         import app
-    finally:  # SAM CLI lets shell variables override the template's: never leak this one
-        if saved is None:
-            del os.environ["MODEL_DIR"]
-        else:
-            os.environ["MODEL_DIR"] = saved
+    finally:  # SAM CLI lets shell variables override the template's: never leak these
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return app
 
 

@@ -10,6 +10,7 @@ validation + predict + JSON), and ``model.predict`` on the same row as a float a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -19,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +66,8 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=2000)
     args = parser.parse_args()
     os.environ["MODEL_DIR"] = str(args.model_dir)
+    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "PredictFunction"  # as on Lambda: EMF metrics
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # keep the figures readable
     sys.path.insert(0, str(FUNCTION))
     import numpy as np
 
@@ -80,9 +84,16 @@ def main() -> int:
     for n_rows, x in rows.items():
         body = json.dumps({"features": x[0].tolist()} if n_rows == 1 else {"instances": x.tolist()})
         ev = event(body)
-        context: Any = None  # Mangum only passes the context through to the ASGI scope
-        assert app.handler(ev, context)["statusCode"] == 200
-        handler_t = timings(functools.partial(app.handler, ev, context), args.n)
+        context = SimpleNamespace(
+            function_name="PredictFunction",
+            memory_limit_in_mb=1769,
+            aws_request_id="bench",
+            invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:PredictFunction",
+        )
+        # The EMF metrics blob is written on every invocation, as on Lambda: timed, then discarded.
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            assert app.handler(ev, context)["statusCode"] == 200
+            handler_t = timings(functools.partial(app.handler, ev, context), args.n)
         predict_t = timings(functools.partial(bundle.model.predict, x), args.n)
         for label, values in ((f"handler, {n_rows} row(s)", handler_t), (f"model.predict, {n_rows} row(s)", predict_t)):
             figures = "".join(f"{pct(values, q) * 1e6:>10.0f}" for q in (50, 90, 99))

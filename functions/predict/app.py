@@ -2,14 +2,29 @@
 
 The model bundle is loaded once per execution environment, here at import (cold start). A bundle that
 fails verification is not served: every call answers 503 with the reason, and /health says it too.
+Powertools adds the Lambda context (request id, cold start) to the JSON logs and flushes the
+invocation's metrics as EMF; Mangum turns the API Gateway/ALB event into an ASGI request for ``app``.
 """
 
+from typing import Any
+
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from mangum import Mangum
 
 from predictor.api import create_app
 from predictor.bundle import load_or_error
+from predictor.observability import logger, metrics
 from predictor.settings import Settings
 
+copy_config_to_registered_loggers(source_logger=logger, include={"predictor.bundle"})  # JSON for all
 settings = Settings.from_env()
-app = create_app(settings, load_or_error(settings.model_dir))
-handler = Mangum(app, lifespan="off")
+loaded = load_or_error(settings.model_dir)
+app = create_app(settings, loaded)
+asgi = Mangum(app, lifespan="off")
+logger.append_keys(model_version=loaded.bundle.manifest.version if loaded.bundle else None)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return asgi(event, context)

@@ -64,12 +64,14 @@ def test_every_source_file_has_python313_bytecode(built: Path) -> None:
 
 
 COLD_START = """
-import importlib.util, json, sys, time
+import importlib.util, json, sys, time, types
 t0 = time.perf_counter()
 import app
 t1 = time.perf_counter()
 event = json.loads(sys.stdin.read())
-response = app.handler(event, None)
+context = types.SimpleNamespace(function_name="PredictFunction", memory_limit_in_mb=1769, aws_request_id="r1",
+                                invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:PredictFunction")
+response = app.handler(event, context)
 t2 = time.perf_counter()
 root = sys.argv[1]
 loaded, no_pyc = 0, []
@@ -108,6 +110,7 @@ def test_built_artifacts_serve_on_python313_with_bytecode_only(built: Path) -> N
         "PYTHONPATH": f"{function}:{layer / 'python'}",  # /var/task:/opt/python on Lambda
         "MODEL_DIR": str(layer / "model"),
         "PYTHONDONTWRITEBYTECODE": "1",  # Lambda's /opt and /var/task are read-only
+        "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction",
     }
     result = subprocess.run(
         [*python313_command(built, env), "-c", COLD_START, str(built)],
@@ -117,7 +120,7 @@ def test_built_artifacts_serve_on_python313_with_bytecode_only(built: Path) -> N
         text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout.strip().splitlines()[-1])  # after the function's own log lines
     print(f"\npython3.13 cold start from the build: import {report['import_s']:.2f}s, {report['modules']} modules")
     assert report["bad"] == [], f"imported without unchecked-hash bytecode: {report['bad'][:5]}"
     assert report["status"] == 200, report["body"]

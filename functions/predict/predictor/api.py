@@ -1,44 +1,60 @@
-"""The FastAPI application: routes, error shapes, the X-Model-Version header and stage handling."""
+"""The FastAPI application: routes, error shapes, the X-Model-Version header, telemetry, stage handling."""
 
 from __future__ import annotations
 
-import logging
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from predictor.bundle import LoadedBundle, PredictionError
 from predictor.features import RequestError
+from predictor.observability import EmfTelemetry, PrometheusTelemetry, Telemetry, logger
 from predictor.routes import router
 from predictor.settings import Settings
 from predictor.stage import StageRootPath
 
-logger = logging.getLogger(__name__)
-
 MODEL_VERSION_HEADER = "X-Model-Version"
 
 
-class ModelVersionHeader:
-    """Adds ``X-Model-Version`` to every response (when a model is loaded)."""
+class ObserveResponses:
+    """Adds ``X-Model-Version`` to every response, counts it by status, and logs one line per request."""
 
-    def __init__(self, app: ASGIApp, version: str | None) -> None:
+    def __init__(self, app: ASGIApp, version: str | None, telemetry: Telemetry) -> None:
         self.app = app
         self.header = (MODEL_VERSION_HEADER.lower().encode(), version.encode()) if version else None
+        self.telemetry = telemetry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.header is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = self.header
+        start = time.perf_counter()
+        status = 500  # if the app dies before it starts a response, that is what the client gets
 
-        async def send_with_header(message: Message) -> None:
+        async def observed_send(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
+                status = message["status"]
+                if self.header is not None:
+                    message["headers"] = [*message.get("headers", []), self.header]
             await send(message)
 
-        await self.app(scope, receive, send_with_header)
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            self.telemetry.response(status)
+            logger.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                },
+            )
 
 
 async def _request_error(request: Request, exc: Exception) -> JSONResponse:
@@ -60,21 +76,47 @@ async def _prediction_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=500)
 
 
-def create_app(settings: Settings, loaded: LoadedBundle) -> FastAPI:
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error")  # the trace goes to the log, never to the client
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def local_telemetry(version: str | None) -> Telemetry:
+    """Prometheus when prometheus_client is installed (the dev venv); the deployed package has none."""
+    try:
+        return PrometheusTelemetry(version)
+    except ImportError:
+        return EmfTelemetry(version)
+
+
+def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | None = None) -> FastAPI:
     manifest = loaded.bundle.manifest if loaded.bundle else None
+    version = manifest.version if manifest else None
+    if telemetry is None:
+        telemetry = EmfTelemetry(version) if settings.on_lambda else local_telemetry(version)
     app = FastAPI(
         title="Serverless model inference",
         summary=f"{manifest.name} {manifest.version} ({manifest.task})" if manifest else "no model loaded",
-        version=manifest.version if manifest else "unavailable",
+        version=version or "unavailable",
     )
     app.state.settings = settings
     app.state.bundle = loaded.bundle
     app.state.bundle_error = loaded.error
+    app.state.telemetry = telemetry
     app.include_router(router)
+    if isinstance(telemetry, PrometheusTelemetry):
+        exposition = telemetry.exposition
+
+        @app.get("/metrics", include_in_schema=False)
+        async def prometheus_metrics() -> Response:
+            body, content_type = exposition()
+            return Response(body, media_type=content_type)
+
     app.add_exception_handler(RequestError, _request_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PredictionError, _prediction_error)
-    # Outermost first: the stage prefix must be known before routing; the header wraps every response.
-    app.add_middleware(ModelVersionHeader, version=manifest.version if manifest else None)
+    app.add_exception_handler(Exception, _unhandled)
+    # Outermost first: the stage prefix must be known before routing; every response is observed.
+    app.add_middleware(ObserveResponses, version=version, telemetry=telemetry)
     app.add_middleware(StageRootPath)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -57,7 +58,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 async def predict(request: Request, bundle: BundleDep, settings: SettingsDep) -> JSONResponse:
     body = parse_request(await request.body())
     rows, single = to_matrix(body, bundle.feature_names, settings.max_batch_rows)
+    start = time.perf_counter()
     result = bundle.predict(rows)
+    request.app.state.telemetry.prediction(len(rows), time.perf_counter() - start)
     manifest = bundle.manifest
     content: dict[str, Any]
     if single:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 MODEL_DIR = "MODEL_DIR"
 MAX_BATCH_ROWS = "MAX_BATCH_ROWS"
+LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"  # set by the Lambda runtime (and by sam local)
 
 DEFAULT_MODEL_DIR = "/opt/model"  # where Lambda extracts the model layer's model/ folder
 DEFAULT_MAX_BATCH_ROWS = 1000
@@ -35,6 +36,8 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 class Settings:
     model_dir: Path = Path(DEFAULT_MODEL_DIR)
     max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
+    # On Lambda: metrics as EMF in the logs. Elsewhere (uvicorn): Prometheus text at /metrics.
+    on_lambda: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,4 +45,5 @@ class Settings:
         return cls(
             model_dir=Path(env.get(MODEL_DIR) or DEFAULT_MODEL_DIR),
             max_batch_rows=_positive_int(env, MAX_BATCH_ROWS, DEFAULT_MAX_BATCH_ROWS),
+            on_lambda=bool(env.get(LAMBDA_FUNCTION_NAME)),
         )
