@@ -165,7 +165,8 @@ def config_for(config_env: str) -> tuple[str, str, str]:
     return merged["stack_name"], merged.get("region", "us-east-1"), merged.get("parameter_overrides", "")
 
 
-def rehearse(config_env: str, build_dir: Path, endpoint: str) -> dict[str, Any]:
+def rehearse(config_env: str, build_dir: Path, endpoint: str, keep: Path | None = None) -> dict[str, Any]:
+    """Deploy; with ``keep``, the expanded (moto-compatible) template is also written there."""
     import boto3  # the dev venv's; SAM CLI has its own
 
     stack, region, overrides = config_for(config_env)
@@ -182,6 +183,8 @@ def rehearse(config_env: str, build_dir: Path, endpoint: str) -> dict[str, Any]:
              "--config-env", config_env, "--out", str(expanded)], env)  # fmt: skip
         template = moto_compat(json.loads(expanded.read_text()))
         expanded.write_text(json.dumps(template))
+        if keep is not None:
+            (keep / f"{config_env}.json").write_text(json.dumps(template))
         run([str(SAM), "deploy", "--template-file", str(expanded), "--stack-name", stack, "--s3-bucket", BUCKET,
              "--capabilities", "CAPABILITY_IAM", "--no-confirm-changeset", "--no-fail-on-empty-changeset",
              "--region", region, *(["--parameter-overrides", overrides] if overrides else [])], env)  # fmt: skip
@@ -197,6 +200,7 @@ def rehearse(config_env: str, build_dir: Path, endpoint: str) -> dict[str, Any]:
         "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
         "resources": sorted(r["ResourceType"] for r in resources),
         "endpoint": endpoint,
+        "parameters": {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])},
     }
 
 
