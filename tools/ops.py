@@ -67,7 +67,7 @@ def require(outputs: dict[str, str], key: str, stack: str) -> str:
 
 def cmd_endpoint(session: Any, args: argparse.Namespace) -> dict[str, Any]:
     outputs = stack_outputs(session.client("cloudformation"), args.stack)
-    result = {key: outputs[key] for key in ("ApiUrl", "PredictUrl", "DocsUrl", "AuthMode") if key in outputs}
+    result: dict[str, Any] = {k: outputs[k] for k in ("ApiUrl", "PredictUrl", "DocsUrl", "AuthMode") if k in outputs}
     require(outputs, "ApiUrl", args.stack)
     if "ApiKeyId" in outputs:
         result["ApiKeyId"] = outputs["ApiKeyId"]
