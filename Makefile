@@ -17,7 +17,7 @@ PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--fea
 	$(if $(MODEL_NAME),--name "$(MODEL_NAME)") $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") \
 	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") --out "$(MODEL_OUT)"
 
-.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image bench-cold bench-handler clean
+.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image expand deploy-rehearsal bench-cold bench-handler clean
 
 help:
 	@echo "make local   set everything up and serve the API on http://127.0.0.1:$(PORT)"
@@ -31,6 +31,8 @@ help:
 	@echo "make bench-handler  warm in-process handler latency vs model.predict"
 	@echo "make invoke EVENT=rest-predict-batch   one events/ file through sam local invoke"
 	@echo "make events  regenerate events/*.json from sam local generate-event"
+	@echo "make expand CONFIG_ENV=prod            the template as plain CloudFormation for an environment"
+	@echo "make deploy-rehearsal CONFIG_ENV=prod  sam deploy against a moto server (no AWS account)"
 
 venv: $(VENV)/.stamp $(SAM_VENV)/.stamp
 
@@ -96,6 +98,15 @@ invoke: venv $(BUNDLE)/manifest.json
 	@tools/docker-engine
 	@image=$$($(BIN)/python tools/lambda_image.py) && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null && \
 		$(SAM) local invoke PredictFunction -e events/$(EVENT).json --invoke-image "$$image" --skip-pull-image
+
+# make expand CONFIG_ENV=prod: template.yaml as plain CloudFormation for that samconfig environment
+CONFIG_ENV ?= default
+expand: $(SAM_VENV)/.stamp
+	$(SAM_VENV)/bin/python tools/expand_template.py --config-env $(CONFIG_ENV)
+
+# make deploy-rehearsal CONFIG_ENV=prod: sam package + sam deploy against a moto server on loopback
+deploy-rehearsal: build
+	$(BIN)/python tools/deploy_rehearsal.py --config-env $(CONFIG_ENV)
 
 bench-cold: build image
 	$(BIN)/python tools/bench_cold_start.py
