@@ -149,3 +149,10 @@ def test_a_model_that_outputs_nan_is_not_served(tmp_path: Path) -> None:
     response = client.post("/predict", json={"features": negative})
     assert response.status_code == 500
     assert response.json() == {"detail": "the model produced a non-finite prediction (NaN or infinity)"}
+
+
+def test_only_the_first_response_of_a_process_says_cold_start(default_bundle: Path) -> None:
+    client = TestClient(create_app(Settings(default_bundle, 10), load_or_error(default_bundle)))
+    first, second = client.get("/health"), client.post("/predict", json={"features": ROW})
+    assert first.headers["x-cold-start"] == "true"
+    assert "x-cold-start" not in second.headers

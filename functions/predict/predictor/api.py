@@ -17,15 +17,18 @@ from predictor.settings import Settings
 from predictor.stage import StageRootPath
 
 MODEL_VERSION_HEADER = "X-Model-Version"
+COLD_START_HEADER = (b"x-cold-start", b"true")  # lets a load client count cold starts it met
 
 
 class ObserveResponses:
-    """Adds ``X-Model-Version`` to every response, counts it by status, and logs one line per request."""
+    """Adds ``X-Model-Version`` to every response (and ``X-Cold-Start: true`` to a process's first),
+    counts it by status, and logs one line per request."""
 
     def __init__(self, app: ASGIApp, version: str | None, telemetry: Telemetry) -> None:
         self.app = app
         self.header = (MODEL_VERSION_HEADER.lower().encode(), version.encode()) if version else None
         self.telemetry = telemetry
+        self.cold = True  # the first response of this process (execution environment) says so
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,8 +41,12 @@ class ObserveResponses:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if self.header is not None:
-                    message["headers"] = [*message.get("headers", []), self.header]
+                extra = [self.header] if self.header is not None else []
+                if self.cold:
+                    self.cold = False
+                    extra.append(COLD_START_HEADER)
+                if extra:
+                    message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:
