@@ -17,7 +17,7 @@ PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--fea
 	$(if $(MODEL_NAME),--name "$(MODEL_NAME)") $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") \
 	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") --out "$(MODEL_OUT)"
 
-.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image expand deploy-rehearsal bench-cold bench-handler clean
+.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image expand deploy-rehearsal bench bench-cold bench-handler clean
 
 help:
 	@echo "make local   set everything up and serve the API on http://127.0.0.1:$(PORT)"
@@ -27,6 +27,7 @@ help:
 	@echo "make dev     serve the app with uvicorn (no Docker, no SAM) on http://127.0.0.1:$(PORT)"
 	@echo "make engine  make 'docker info' answer (installs and starts dockerd on Debian as root)"
 	@echo "make image   the python3.13 Lambda image for sam local (official, or built from Debian packages)"
+	@echo "make bench   this project vs the seed's Flask monolith and microservices (docs/benchmarks.md)"
 	@echo "make bench-cold     cold start in the Lambda container vs bare import sklearn + joblib.load"
 	@echo "make bench-handler  warm in-process handler latency vs model.predict"
 	@echo "make invoke EVENT=rest-predict-batch   one events/ file through sam local invoke"
@@ -107,6 +108,13 @@ expand: $(SAM_VENV)/.stamp
 # make deploy-rehearsal CONFIG_ENV=prod: sam package + sam deploy against a moto server on loopback
 deploy-rehearsal: build
 	$(BIN)/python tools/deploy_rehearsal.py --config-env $(CONFIG_ENV)
+
+# The benchmark against the seed's architectures (docs/benchmarks.md); wrk is the load generator.
+bench: venv $(BUNDLE)/manifest.json
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
+		|| { echo "make bench: needs wrk (apt-get install wrk / brew install wrk)"; exit 1; }
+	-tools/docker-engine && $(BIN)/python tools/lambda_image.py >/dev/null && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null
+	$(BIN)/python bench/run.py
 
 bench-cold: build image
 	$(BIN)/python tools/bench_cold_start.py

@@ -1,0 +1,339 @@
+"""Call the prediction endpoint, once or under load.
+
+    .venv/bin/python tools/client.py predict --url http://127.0.0.1:3000 --features 0.03,0.05,...
+    .venv/bin/python tools/client.py predict --stack sklearn-inference-prod --api-key-id <id> --body req.json
+    .venv/bin/python tools/client.py load --url http://127.0.0.1:3000 -n 2000 -c 8 --rows 100 \\
+        [--out result.json] [--plot latency.png]
+
+The URL is the API's base (the stack's ``ApiUrl`` output, or http://127.0.0.1:3000 locally);
+``--stack`` reads it from the stack's Outputs. Authentication: ``--api-key`` (or ``--api-key-id``,
+whose value is fetched), or ``--iam`` (SigV4 with the default AWS credentials). Throttling (429) and
+5xx are retried with exponential backoff and jitter (``Retry-After`` honoured), up to ``--retries``.
+
+Load mode sends N requests with C in flight (asyncio + httpx), shows progress, and reports p50/p90/
+p99 latency, throughput, errors by status and the cold starts it met (responses carrying
+``X-Cold-Start: true``); ``--out`` writes the JSON result, ``--plot`` a latency histogram and
+percentile curve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2 as httpx
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+DEFAULT_FEATURES = [0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]
+
+
+class ClientError(RuntimeError):
+    pass
+
+
+@dataclass
+class Auth:
+    api_key: str | None = None
+    iam_region: str | None = None
+
+    def headers(self, method: str, url: str, body: bytes) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        if self.iam_region:
+            import boto3
+            from botocore.auth import SigV4Auth
+            from botocore.awsrequest import AWSRequest
+
+            credentials = boto3.session.Session().get_credentials()
+            if credentials is None:
+                raise ClientError("--iam: no AWS credentials found (AWS_PROFILE, environment or instance role)")
+            request = AWSRequest(method=method, url=url, data=body, headers=headers)
+            SigV4Auth(credentials.get_frozen_credentials(), "execute-api", self.iam_region).add_auth(request)
+            headers = dict(request.headers.items())
+        return headers
+
+
+def backoff(attempt: int, retry_after: str | None) -> float:
+    if retry_after:
+        try:
+            return min(float(retry_after), 10.0)
+        except ValueError:
+            pass
+    return min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2)  # jitter, not cryptography
+
+
+def resolve_url(args: argparse.Namespace) -> str:
+    if args.url:
+        base = args.url
+    else:
+        import boto3
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from ops import OpsError, stack_outputs
+
+        try:
+            base = stack_outputs(boto3.client("cloudformation"), args.stack)["ApiUrl"]
+        except (OpsError, KeyError) as exc:
+            raise ClientError(f"cannot find the endpoint of stack {args.stack!r}: {exc}") from None
+    if not base.startswith(("http://", "https://")):
+        raise ClientError(f"--url must start with http:// or https://, got {base!r}")
+    return base.rstrip("/") + "/predict"
+
+
+def resolve_auth(args: argparse.Namespace, url: str) -> Auth:
+    key = args.api_key
+    if args.api_key_id:
+        import boto3
+
+        key = boto3.client("apigateway").get_api_key(apiKey=args.api_key_id, includeValue=True)["value"]
+    region = None
+    if args.iam:
+        host = urlsplit(url).hostname or ""
+        parts = host.split(".")
+        if "execute-api" not in parts:
+            raise ClientError(f"--iam signs execute-api URLs; {host} is not one")
+        region = parts[parts.index("execute-api") + 1]
+    return Auth(api_key=key, iam_region=region)
+
+
+def request_body(args: argparse.Namespace) -> bytes:
+    if args.body:
+        return Path(args.body).read_bytes()
+    if args.features:
+        try:
+            return json.dumps({"features": [float(x) for x in args.features.split(",")]}).encode()
+        except ValueError:
+            raise ClientError(f"--features must be comma-separated numbers, got {args.features!r}") from None
+    rows = getattr(args, "rows", 1)
+    if rows == 1:
+        return json.dumps({"features": DEFAULT_FEATURES}).encode()
+    return json.dumps({"instances": [DEFAULT_FEATURES] * rows}).encode()
+
+
+def explain(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail") or response.json().get("message")
+    except (ValueError, AttributeError):
+        detail = response.text[:200]
+    hints = {
+        401: "the API needs credentials (--api-key / --iam)",
+        403: "forbidden: wrong or missing API key, or IAM credentials without execute-api:Invoke",
+        429: "throttled by the stage or the usage plan, retries exhausted",
+    }
+    hint = f" ({hints[response.status_code]})" if response.status_code in hints else ""
+    return f"HTTP {response.status_code}{hint}: {detail}"
+
+
+def predict_once(url: str, auth: Auth, body: bytes, timeout: float, retries: int) -> tuple[int, Any]:
+    with httpx.Client(timeout=timeout) as client:
+        for attempt in range(retries + 1):
+            try:
+                response = client.post(url, content=body, headers=auth.headers("POST", url, body))
+            except httpx.TimeoutException:
+                if attempt == retries:
+                    raise ClientError(f"no answer from {url} within {timeout}s ({retries + 1} attempts)") from None
+                time.sleep(backoff(attempt, None))
+                continue
+            except httpx.HTTPError as exc:
+                raise ClientError(f"cannot reach {url}: {exc}") from None
+            if response.status_code in RETRY_STATUSES and attempt < retries:
+                time.sleep(backoff(attempt, response.headers.get("retry-after")))
+                continue
+            if response.status_code >= 400:
+                raise ClientError(explain(response))
+            return response.status_code, response.json()
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class LoadResult:
+    url: str
+    requests: int
+    concurrency: int
+    rows_per_request: int
+    wall_s: float
+    throughput_rps: float
+    latency_ms: dict[str, float]
+    status_counts: dict[str, int]
+    errors: int
+    cold_starts: int
+    retries: int
+    latencies_ms: list[float] = field(repr=False)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def load(
+    url: str, auth: Auth, body: bytes, n: int, concurrency: int, timeout: float, retries: int, progress: bool
+) -> LoadResult:
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    cold = retried = done = 0
+    next_index = 0
+    headers = auth.headers("POST", url, body) if not auth.iam_region else None
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal next_index, cold, retried, done
+        while next_index < n:
+            next_index += 1
+            for attempt in range(retries + 1):
+                start = time.perf_counter()
+                try:
+                    response = await client.post(url, content=body, headers=headers or auth.headers("POST", url, body))
+                    status = str(response.status_code)
+                except httpx.TimeoutException:
+                    status, response = "timeout", None
+                except httpx.HTTPError as exc:
+                    status, response = type(exc).__name__, None
+                elapsed = (time.perf_counter() - start) * 1000
+                retry = attempt < retries and (response is None or response.status_code in RETRY_STATUSES)
+                if retry:
+                    retried += 1
+                    await asyncio.sleep(backoff(attempt, response.headers.get("retry-after") if response else None))
+                    continue
+                statuses[status] += 1
+                latencies.append(elapsed)
+                if response is not None and response.headers.get("x-cold-start") == "true":
+                    cold += 1
+                break
+            done += 1
+            if progress and (done % max(1, n // 20) == 0 or done == n):
+                print(f"\r  {done}/{n} requests", end="", file=sys.stderr, flush=True)
+
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    if progress:
+        print(file=sys.stderr)
+    errors = sum(count for status, count in statuses.items() if not status.startswith("2"))
+    return LoadResult(
+        url=url,
+        requests=n,
+        concurrency=concurrency,
+        rows_per_request=len(json.loads(body).get("instances", [0])),
+        wall_s=round(wall, 4),
+        throughput_rps=round(n / wall, 1),
+        latency_ms={
+            "p50": round(percentile(latencies, 50), 3),
+            "p90": round(percentile(latencies, 90), 3),
+            "p99": round(percentile(latencies, 99), 3),
+            "mean": round(statistics.fmean(latencies), 3) if latencies else float("nan"),
+            "max": round(max(latencies), 3) if latencies else float("nan"),
+        },
+        status_counts=dict(statuses),
+        errors=errors,
+        cold_starts=cold,
+        retries=retried,
+        latencies_ms=[round(x, 4) for x in latencies],
+    )
+
+
+def plot(result: LoadResult, path: Path, title: str = "") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    latencies = sorted(result.latencies_ms)
+    fig, (hist, curve) = plt.subplots(1, 2, figsize=(11, 4))
+    hist.hist(latencies, bins=60, color="#3b7dd8")
+    hist.set_xlabel("latency (ms)")
+    hist.set_ylabel("requests")
+    hist.set_title("latency histogram")
+    qs = [i / 10 for i in range(0, 1001)]
+    curve.plot(qs, [percentile(latencies, q) for q in qs], color="#d8603b")
+    curve.set_xlabel("percentile")
+    curve.set_ylabel("latency (ms)")
+    curve.set_title("percentile curve")
+    curve.set_yscale("log")
+    fig.suptitle(title or f"{result.requests} requests, concurrency {result.concurrency}, {result.url}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def summary(result: LoadResult) -> str:
+    lat = result.latency_ms
+    return (
+        f"{result.requests} requests, concurrency {result.concurrency}, {result.rows_per_request} row(s) each: "
+        f"p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f} ms, p99 {lat['p99']:.2f} ms, "
+        f"{result.throughput_rps:.0f} req/s, errors {result.errors} {result.status_counts}, "
+        f"cold starts {result.cold_starts}, retries {result.retries}"
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+    for name in ("predict", "load"):
+        sub = commands.add_parser(name)
+        where = sub.add_mutually_exclusive_group(required=True)
+        where.add_argument("--url", help="API base URL (ApiUrl), e.g. http://127.0.0.1:3000")
+        where.add_argument("--stack", help="read ApiUrl from this CloudFormation stack's Outputs")
+        auth = sub.add_mutually_exclusive_group()
+        auth.add_argument("--api-key")
+        auth.add_argument("--api-key-id", help="fetch the key's value from API Gateway")
+        auth.add_argument("--iam", action="store_true", help="sign requests with SigV4 (AuthMode=IAM)")
+        sub.add_argument("--body", help="a JSON request body file")
+        sub.add_argument("--features", help="comma-separated numbers: one row")
+        sub.add_argument("--timeout", type=float, default=10.0)
+        sub.add_argument("--retries", type=int, default=3 if name == "predict" else 0)
+    load_cmd = commands.choices["load"]
+    load_cmd.add_argument("-n", "--requests", type=int, default=1000)
+    load_cmd.add_argument("-c", "--concurrency", type=int, default=8)
+    load_cmd.add_argument("--rows", type=int, default=1, help="rows per request when no --body/--features")
+    load_cmd.add_argument("--out", type=Path, help="write the JSON result here")
+    load_cmd.add_argument("--plot", type=Path, help="write a PNG latency plot here")
+    load_cmd.add_argument("--quiet", action="store_true")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        url = resolve_url(args)
+        auth = resolve_auth(args, url)
+        body = request_body(args)
+        if args.command == "predict":
+            _, answer = predict_once(url, auth, body, args.timeout, args.retries)
+            print(json.dumps(answer, indent=2))
+            return 0
+        if args.requests < 1 or args.concurrency < 1:
+            raise ClientError("-n and -c must be at least 1")
+        result = asyncio.run(
+            load(url, auth, body, args.requests, args.concurrency, args.timeout, args.retries, not args.quiet)
+        )
+    except ClientError as exc:
+        print(f"client: error: {exc}", file=sys.stderr)
+        return 2
+    print(summary(result))
+    if args.out:
+        args.out.write_text(json.dumps(asdict(result), indent=1) + "\n")
+    if args.plot:
+        plot(result, args.plot)
+    return 0 if result.errors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
