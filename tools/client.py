@@ -70,10 +70,12 @@ def backoff(attempt: int, retry_after: str | None) -> float:
             return min(float(retry_after), 10.0)
         except ValueError:
             pass
-    return min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2)  # jitter, not cryptography
+    delay: float = min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2)  # jitter, not cryptography
+    return delay
 
 
 def resolve_url(args: argparse.Namespace) -> str:
+    base: str
     if args.url:
         base = args.url
     else:
