@@ -1,0 +1,113 @@
+"""tools/client.py against the app served by uvicorn on loopback: load mode, errors, retries."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import client
+from tests.conftest import ROOT
+
+
+def serve(model_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    env = {**os.environ, "MODEL_DIR": str(model_dir), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+    proc = subprocess.Popen(
+        [str(uvicorn), "app:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        cwd=ROOT / "functions" / "predict", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):  # a TCP connect, not a request: the first response must go to the client
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, base
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("uvicorn did not start")
+
+
+@pytest.fixture(scope="module")
+def server(default_bundle: Path) -> Iterator[str]:
+    proc, base = serve(default_bundle)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def broken_server(default_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    broken = Path(shutil.copytree(default_bundle, tmp_path_factory.mktemp("broken") / "model"))
+    (broken / "model.joblib").write_bytes(b"tampered")
+    proc, base = serve(broken)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def fresh_server(default_bundle: Path) -> Iterator[str]:
+    proc, base = serve(default_bundle)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_load_mode_reports_and_writes_json_and_plot(
+    fresh_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = fresh_server
+    out, plot = tmp_path / "result.json", tmp_path / "latency.png"
+    argv = ["load", "--url", server, "-n", "300", "-c", "4", "--rows", "5", "--out", str(out), "--plot", str(plot)]
+    assert client.main(argv) == 0
+    assert "300 requests, concurrency 4, 5 row(s) each" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert result["status_counts"] == {"200": 300}
+    assert result["errors"] == 0
+    assert result["cold_starts"] == 1  # the server process's first response said so, and only that one
+    assert len(result["latencies_ms"]) == 300
+    assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p90"] <= result["latency_ms"]["p99"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_predict_mode_prints_the_answer(server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert client.main(["predict", "--url", server]) == 0
+    assert "prediction" in json.loads(capsys.readouterr().out)
+
+
+def test_client_errors_are_explained(server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert client.main(["predict", "--url", server, "--features", "1,2"]) == 2
+    assert "client: error: HTTP 422: features: expected 10 features, got 2" in capsys.readouterr().err
+    assert client.main(["predict", "--url", "ftp://example"]) == 2
+    assert "must start with http:// or https://" in capsys.readouterr().err
+    assert client.main(["predict", "--url", server, "--features", "a,b"]) == 2
+    assert "--features must be comma-separated numbers" in capsys.readouterr().err
+
+
+def test_5xx_is_retried_then_reported(broken_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.perf_counter()
+    assert client.main(["predict", "--url", broken_server, "--retries", "2"]) == 2
+    assert time.perf_counter() - started >= 0.1  # two backoffs happened
+    assert "HTTP 503: model not loaded: sha256 mismatch" in capsys.readouterr().err
+    assert client.main(["load", "--url", broken_server, "-n", "20", "-c", "2", "--quiet"]) == 1
+    assert "errors 20 {'503': 20}" in capsys.readouterr().out
+
+
+def test_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert client.main(["predict", "--url", f"http://127.0.0.1:{port}", "--retries", "0"]) == 2
+    assert "cannot reach" in capsys.readouterr().err
