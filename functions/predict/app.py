@@ -2,8 +2,10 @@
 
 The model bundle is loaded once per execution environment, here at import (cold start). A bundle that
 fails verification is not served: every call answers 503 with the reason, and /health says it too.
-Powertools adds the Lambda context (request id, cold start) to the JSON logs and flushes the
-invocation's metrics as EMF; Mangum turns the API Gateway/ALB event into an ASGI request for ``app``.
+An event Mangum cannot translate (not API Gateway v1/v2 or ALB, missing or mistyped fields) gets a
+400 with a JSON detail instead of an invocation error. Powertools adds the Lambda context (request
+id, cold start) to the JSON logs and flushes the invocation's metrics as EMF; Mangum turns the API
+Gateway/ALB event into an ASGI request for ``app``.
 """
 
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from mangum import Mangum
 
-from predictor.api import create_app
+from predictor.api import create_app, malformed_event
 from predictor.bundle import load_or_error
 from predictor.observability import logger, metrics
 from predictor.settings import Settings
@@ -27,4 +29,7 @@ logger.append_keys(model_version=loaded.bundle.manifest.version if loaded.bundle
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return asgi(event, context)
+    try:
+        return asgi(event, context)
+    except Exception as exc:  # noqa: BLE001 - Mangum answers app errors itself: this is the event's shape
+        return malformed_event(exc)

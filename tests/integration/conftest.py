@@ -20,7 +20,7 @@ BUNDLE = ROOT / "layers" / "model" / "model"
 
 
 # Variables the function reads: SAM CLI would let the shell's values override the template's.
-FUNCTION_ENV = ("MODEL_DIR", "MAX_BATCH_ROWS", "JOBLIB_MULTIPROCESSING")
+FUNCTION_ENV = ("MODEL_DIR", "MAX_BATCH_ROWS", "MAX_BODY_BYTES", "JOBLIB_MULTIPROCESSING")
 
 
 def sam_env() -> dict[str, str]:

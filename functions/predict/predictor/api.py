@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -86,6 +88,14 @@ async def _prediction_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error")  # the trace goes to the log, never to the client
     return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def malformed_event(exc: Exception) -> dict[str, Any]:
+    """What the handler answers for an event it cannot read (Mangum raised before the app ran)."""
+    reason = f"{type(exc).__name__}: {exc}"[:300]
+    logger.warning("malformed event", extra={"reason": reason})
+    body = json.dumps({"detail": f"malformed event: not an API Gateway (REST or HTTP API) or ALB request ({reason})"})
+    return {"statusCode": 400, "headers": {"content-type": "application/json"}, "body": body, "isBase64Encoded": False}
 
 
 def local_telemetry(version: str | None) -> Telemetry:

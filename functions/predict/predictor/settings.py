@@ -9,10 +9,14 @@ from pathlib import Path
 
 MODEL_DIR = "MODEL_DIR"
 MAX_BATCH_ROWS = "MAX_BATCH_ROWS"
+MAX_BODY_BYTES = "MAX_BODY_BYTES"
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"  # set by the Lambda runtime (and by sam local)
 
 DEFAULT_MODEL_DIR = "/opt/model"  # where Lambda extracts the model layer's model/ folder
 DEFAULT_MAX_BATCH_ROWS = 1000
+# Lambda refuses synchronous payloads over 6 MB (6,291,456 bytes) with an opaque 413 from API Gateway;
+# refusing a little earlier, ourselves, gives the client a JSON detail instead.
+DEFAULT_MAX_BODY_BYTES = 5_000_000
 
 
 class SettingsError(ValueError):
@@ -36,6 +40,7 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 class Settings:
     model_dir: Path = Path(DEFAULT_MODEL_DIR)
     max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # On Lambda: metrics as EMF in the logs. Elsewhere (uvicorn): Prometheus text at /metrics.
     on_lambda: bool = False
 
@@ -45,5 +50,6 @@ class Settings:
         return cls(
             model_dir=Path(env.get(MODEL_DIR) or DEFAULT_MODEL_DIR),
             max_batch_rows=_positive_int(env, MAX_BATCH_ROWS, DEFAULT_MAX_BATCH_ROWS),
+            max_body_bytes=_positive_int(env, MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
             on_lambda=bool(env.get(LAMBDA_FUNCTION_NAME)),
         )
