@@ -15,6 +15,7 @@ from mangum import Mangum
 
 from predictor.api import create_app, malformed_event
 from predictor.bundle import load_or_error
+from predictor.events import check_event
 from predictor.observability import logger, metrics
 from predictor.settings import Settings
 
@@ -30,6 +31,8 @@ logger.append_keys(model_version=loaded.bundle.manifest.version if loaded.bundle
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
+        check_event(event)
         return asgi(event, context)
     except Exception as exc:  # noqa: BLE001 - Mangum answers app errors itself: this is the event's shape
+        app.state.telemetry.response(400)
         return malformed_event(exc)
