@@ -7,8 +7,10 @@ except under CI=true, where that is a failure: CI must run them.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,24 @@ def lambda_image(docker_engine: None) -> str:
         unavailable(f"no python3.13 Lambda image: {result.stderr.strip()[-500:]}")
     sys.stderr.write(result.stderr)
     return result.stdout.strip()
+
+
+def serve(model_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    env = {**os.environ, "MODEL_DIR": str(model_dir), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+    proc = subprocess.Popen(
+        [str(uvicorn), "app:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        cwd=ROOT / "functions" / "predict", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):  # a TCP connect, not a request: the first response must go to the client
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, base
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("uvicorn did not start")

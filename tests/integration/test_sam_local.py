@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -158,3 +159,30 @@ def test_start_api_over_http(start_api: str) -> None:
 def load_event_rows() -> list[list[float]]:
     body = json.loads(load_event("rest-predict-batch")["body"])
     return body["instances"]  # type: ignore[no-any-return]
+
+
+def test_start_api_under_load(start_api: str) -> None:
+    """200 requests, 4 at a time, through sam local start-api: zero errors, every prediction right."""
+    model = joblib.load(BUNDLE / "model.joblib")
+    rng = np.random.default_rng(11)
+    rows = rng.normal(0, 0.05, size=(200, 10))
+    answers: dict[int, tuple[int, float | None]] = {}
+
+    async def run() -> None:
+        async with httpx2.AsyncClient(base_url=start_api, timeout=120) as client:
+            queue = list(range(len(rows)))
+
+            async def worker() -> None:
+                while queue:
+                    i = queue.pop()
+                    response = await client.post("/predict", json={"features": rows[i].tolist()})
+                    ok = response.status_code == 200
+                    answers[i] = (response.status_code, response.json()["prediction"] if ok else None)
+
+            await asyncio.gather(*(worker() for _ in range(4)))
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    print(f"\nsam local start-api: 200 requests, concurrency 4, {200 / (time.perf_counter() - started):.1f} req/s")
+    assert sorted(status for status, _ in answers.values()) == [200] * 200
+    assert all(answers[i][1] == model.predict(rows[i][None, :])[0] for i in range(200))
