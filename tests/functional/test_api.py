@@ -147,8 +147,12 @@ def test_a_model_that_outputs_nan_is_not_served(tmp_path: Path) -> None:
     client = TestClient(create_app(Settings(bundle, 10), load_or_error(bundle)))
     negative = (-np.ones(10) * 10).tolist()
     response = client.post("/predict", json={"features": negative})
-    assert response.status_code == 500
-    assert response.json() == {"detail": "the model produced a non-finite prediction (NaN or infinity)"}
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("the model's prediction is not a finite number for row(s) 0")
+    batch = client.post("/predict", json={"instances": [[0.0] * 10, negative, negative]})
+    assert batch.status_code == 422
+    assert "row(s) 1, 2:" in batch.json()["detail"]
+    assert "predictions" not in batch.json()  # nothing is served, not even the good row
 
 
 def test_only_the_first_response_of_a_process_says_cold_start(default_bundle: Path) -> None:

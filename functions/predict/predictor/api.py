@@ -81,8 +81,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _prediction_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("prediction refused: %s", exc)
-    return JSONResponse({"detail": str(exc)}, status_code=500)
+    # Finite inputs that drive the model to NaN/infinity (e.g. 1e306) are the request's doing: a 4xx,
+    # logged as a warning so a model that does this to ordinary inputs still shows in the logs.
+    logger.warning("prediction refused: %s", exc)
+    return JSONResponse({"detail": str(exc)}, status_code=422)
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

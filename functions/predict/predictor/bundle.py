@@ -61,7 +61,7 @@ class BundleError(RuntimeError):
 
 
 class PredictionError(RuntimeError):
-    """The model produced an output that must not be served (e.g. NaN)."""
+    """The model produced an output that must not be served (NaN, infinity): answered 422, never served."""
 
 
 class Manifest(BaseModel):
@@ -209,7 +209,12 @@ class ModelBundle:
             predictions = self.model.predict(rows)
             probabilities = to_jsonable(self.model.predict_proba(rows)) if self.has_probabilities else None
         if self.manifest.task == "regression" and not np.all(np.isfinite(predictions)):
-            raise PredictionError("the model produced a non-finite prediction (NaN or infinity)")
+            bad = np.flatnonzero(~np.isfinite(np.asarray(predictions, dtype=np.float64).reshape(len(rows), -1)).all(1))
+            shown = ", ".join(str(i) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
+            raise PredictionError(
+                f"the model's prediction is not a finite number for row(s) {shown}: "
+                "are the inputs far outside the range it was trained on?"
+            )
         return Prediction(predictions=to_jsonable(predictions), probabilities=probabilities)
 
 
