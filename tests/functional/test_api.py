@@ -160,3 +160,41 @@ def test_only_the_first_response_of_a_process_says_cold_start(default_bundle: Pa
     first, second = client.get("/health"), client.post("/predict", json={"features": ROW})
     assert first.headers["x-cold-start"] == "true"
     assert "x-cold-start" not in second.headers
+
+
+def test_cors_only_for_listed_origins(default_bundle: Path) -> None:
+    settings = Settings(default_bundle, 10, cors_allow_origins=("https://app.example.com",))
+    client = TestClient(create_app(settings, load_or_error(default_bundle)))
+    preflight = {"origin": "https://app.example.com", "access-control-request-method": "POST",
+                 "access-control-request-headers": "content-type,x-api-key"}  # fmt: skip
+    allowed = client.options("/predict", headers=preflight)
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    denied = client.options("/predict", headers={**preflight, "origin": "https://evil.example"})
+    assert denied.status_code == 400
+    assert "access-control-allow-origin" not in denied.headers
+    plain = client.post("/predict", json={"features": ROW}, headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in plain.headers
+    no_cors = TestClient(create_app(Settings(default_bundle, 10), load_or_error(default_bundle)))
+    assert "access-control-allow-origin" not in no_cors.post("/predict", json={"features": ROW}).headers
+
+
+def test_a_request_the_timeout_would_cut_off_is_refused(default_bundle: Path) -> None:
+    from tests.conftest import FakeLambdaContext
+
+    class Hurried(FakeLambdaContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 300
+
+    from mangum import Mangum
+
+    asgi = Mangum(create_app(Settings(default_bundle, 10), load_or_error(default_bundle)), lifespan="off")
+    event = {
+        "resource": "/{proxy+}", "path": "/predict", "httpMethod": "POST", "headers": {},
+        "requestContext": {"path": "/prod/predict", "stage": "prod"},
+        "body": json.dumps({"features": ROW}), "isBase64Encoded": False,
+    }  # fmt: skip
+    response = asgi(event, Hurried())  # type: ignore[arg-type]
+    assert response["statusCode"] == 503
+    assert "not enough time left in this invocation (300 ms < MIN_TIME_LEFT_MS=1000)" in response["body"]
+    assert asgi(event, FakeLambdaContext())["statusCode"] == 200  # type: ignore[arg-type]

@@ -177,7 +177,17 @@ def test_least_privilege(env: tuple[str, Evaluated]) -> None:
 
 def method_security(t: Evaluated) -> list[Any]:
     body = t.one("AWS::ApiGateway::RestApi")["Properties"]["Body"]
-    return [op["security"] for ops in body["paths"].values() for op in ops.values()]
+    return [ops["x-amazon-apigateway-any-method"]["security"] for ops in body["paths"].values()]
+
+
+def test_cors_is_explicit_and_never_a_wildcard_in_prod(env: tuple[str, Evaluated]) -> None:
+    name, t = env
+    origins = t.resources["PredictFunction"]["Properties"]["Environment"]["Variables"]["CORS_ALLOW_ORIGINS"]
+    if name == "prod":
+        assert "*" not in origins
+    body = t.one("AWS::ApiGateway::RestApi")["Properties"]["Body"]
+    for ops in body["paths"].values():  # preflights carry no key: OPTIONS alone is open, and answered by the app
+        assert ops["options"]["security"] == []
 
 
 def test_prod_requires_an_api_key_with_a_usage_plan(env: tuple[str, Evaluated]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -137,5 +138,14 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
     app.add_exception_handler(Exception, _unhandled)
     # Outermost first: the stage prefix must be known before routing; every response is observed.
     app.add_middleware(ObserveResponses, version=version, telemetry=telemetry)
+    if settings.cors_allow_origins:  # only the origins listed in CORS_ALLOW_ORIGINS (prod lists them)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_allow_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "x-api-key", "authorization"],
+            expose_headers=[MODEL_VERSION_HEADER, "X-Cold-Start"],
+            max_age=600,
+        )
     app.add_middleware(StageRootPath)
     return app

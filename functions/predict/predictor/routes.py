@@ -32,6 +32,17 @@ async def get_bundle(request: Request) -> ModelBundle:
 BundleDep = Annotated[ModelBundle, Depends(get_bundle)]
 
 
+def check_time_left(request: Request, minimum_ms: int) -> None:
+    """On Lambda, refuse (503, retryable) a request that the invocation's timeout would cut off."""
+    context = request.scope.get("aws.context")
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining) and remaining() < minimum_ms:
+        raise HTTPException(
+            status_code=503,
+            detail=f"not enough time left in this invocation ({remaining()} ms < MIN_TIME_LEFT_MS={minimum_ms}); retry",
+        )
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to be over ``limit`` bytes."""
     too_large = RequestError(413, f"request body over {limit:,} bytes (MAX_BODY_BYTES); split the batch")
@@ -74,6 +85,7 @@ async def predict(request: Request) -> JSONResponse:
     # The hot route reads the bundle and settings itself: FastAPI's dependency solving cost ~30 µs a
     # request here (measured, `make bench`); /model keeps the dependency.
     bundle, settings = await get_bundle(request), await get_settings(request)
+    check_time_left(request, settings.min_time_left_ms)
     body = parse_request(await read_body(request, settings.max_body_bytes))
     rows, single = to_matrix(body, bundle.feature_names, settings.max_batch_rows)
     start = time.perf_counter()

@@ -10,6 +10,8 @@ from pathlib import Path
 MODEL_DIR = "MODEL_DIR"
 MAX_BATCH_ROWS = "MAX_BATCH_ROWS"
 MAX_BODY_BYTES = "MAX_BODY_BYTES"
+CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"  # comma-separated; empty: no CORS headers at all
+MIN_TIME_LEFT_MS = "MIN_TIME_LEFT_MS"
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"  # set by the Lambda runtime (and by sam local)
 
 DEFAULT_MODEL_DIR = "/opt/model"  # where Lambda extracts the model layer's model/ folder
@@ -17,6 +19,9 @@ DEFAULT_MAX_BATCH_ROWS = 1000
 # Lambda refuses synchronous payloads over 6 MB (6,291,456 bytes) with an opaque 413 from API Gateway;
 # refusing a little earlier, ourselves, gives the client a JSON detail instead.
 DEFAULT_MAX_BODY_BYTES = 5_000_000
+# A request that arrives with less time than this left in the invocation is refused (503) instead of
+# being cut off by the Lambda timeout mid-prediction.
+DEFAULT_MIN_TIME_LEFT_MS = 1000
 
 
 class SettingsError(ValueError):
@@ -41,6 +46,8 @@ class Settings:
     model_dir: Path = Path(DEFAULT_MODEL_DIR)
     max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    cors_allow_origins: tuple[str, ...] = ()
+    min_time_left_ms: int = DEFAULT_MIN_TIME_LEFT_MS
     # On Lambda: metrics as EMF in the logs. Elsewhere (uvicorn): Prometheus text at /metrics.
     on_lambda: bool = False
 
@@ -51,5 +58,7 @@ class Settings:
             model_dir=Path(env.get(MODEL_DIR) or DEFAULT_MODEL_DIR),
             max_batch_rows=_positive_int(env, MAX_BATCH_ROWS, DEFAULT_MAX_BATCH_ROWS),
             max_body_bytes=_positive_int(env, MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
+            cors_allow_origins=tuple(o.strip() for o in env.get(CORS_ALLOW_ORIGINS, "").split(",") if o.strip()),
+            min_time_left_ms=_positive_int(env, MIN_TIME_LEFT_MS, DEFAULT_MIN_TIME_LEFT_MS),
             on_lambda=bool(env.get(LAMBDA_FUNCTION_NAME)),
         )
