@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+AUDIT_VENV := .venv-audit
 PIP_FLAGS := --quiet --disable-pip-version-check
 BUNDLE := layers/model/model
 PORT ?= 3000
@@ -17,11 +18,12 @@ PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--fea
 	$(if $(MODEL_NAME),--name "$(MODEL_NAME)") $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") \
 	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") --out "$(MODEL_OUT)"
 
-.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image expand deploy-rehearsal bench bench-cold bench-handler clean
+.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image audit expand deploy-rehearsal bench bench-cold bench-handler clean
 
 help:
 	@echo "make local   set everything up and serve the API on http://127.0.0.1:$(PORT)"
-	@echo "make test    lint, type checks and the whole test suite (sets up the virtualenvs)"
+	@echo "make test    lint, type checks, security audit and the whole test suite (sets up the virtualenvs)"
+	@echo "make audit   checkov on template.yaml, pip-audit on the function and layer pins"
 	@echo "make model   train the default model, or MODEL=est.joblib [FEATURE_NAMES=a,b] to package yours"
 	@echo "make build   sam build (function + model layer, Lambda wheels, python3.13 bytecode)"
 	@echo "make dev     serve the app with uvicorn (no Docker, no SAM) on http://127.0.0.1:$(PORT)"
@@ -61,8 +63,16 @@ lint: $(VENV)/.stamp
 typecheck: $(VENV)/.stamp
 	$(BIN)/mypy
 
+$(AUDIT_VENV)/.stamp: requirements-audit.txt
+	test -x $(AUDIT_VENV)/bin/python || $(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-audit.txt
+	touch $@
+
+audit: $(AUDIT_VENV)/.stamp
+	tools/audit
+
 # The engine is started here so the sam local tests run; without one they skip (and fail under CI=true).
-test: venv $(BUNDLE)/manifest.json lint typecheck
+test: venv $(BUNDLE)/manifest.json lint typecheck audit
 	-tools/docker-engine
 	$(BIN)/pytest
 
