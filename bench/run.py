@@ -211,14 +211,11 @@ def http_benchmarks(duration: float) -> list[dict[str, Any]]:
 
 
 def timed(fn: Callable[[], object], n: int) -> list[float]:
-    for _ in range(min(200, n)):
-        fn()
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+    """Milliseconds per call after a warm-up (tools/bench_handler.py's timer)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from bench_handler import timings
+
+    return [t * 1000 for t in timings(fn, n)]
 
 
 def in_process(n: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,12 @@ def serve(model_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError("uvicorn did not start")
+
+
+@pytest.fixture(scope="module")
+def server(default_bundle: Path) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port, with the default model."""
+    proc, base = serve(default_bundle)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -16,14 +16,6 @@ from tests.integration.conftest import serve
 
 
 @pytest.fixture(scope="module")
-def server(default_bundle: Path) -> Iterator[str]:
-    proc, base = serve(default_bundle)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
 def broken_server(default_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broken = Path(shutil.copytree(default_bundle, tmp_path_factory.mktemp("broken") / "model"))
     (broken / "model.joblib").write_bytes(b"tampered")

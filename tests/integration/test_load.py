@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -19,19 +18,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from tests.integration.conftest import serve
 
 pytestmark = [pytest.mark.load]
 
 REQUESTS, CONCURRENCY = 10_000, 32
-
-
-@pytest.fixture(scope="module")
-def server(default_bundle: Path) -> Iterator[str]:
-    proc, base = serve(default_bundle)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 async def hammer(url: str, rows: np.ndarray) -> tuple[Counter[int], list[float], list[float]]:
