@@ -222,8 +222,10 @@ def in_process(n: int) -> dict[str, Any]:
     """The handler with an API Gateway event, bare model.predict, and the 1,000-row floor."""
     os.environ.update({"MODEL_DIR": str(BUNDLE), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"})
     sys.path.insert(0, str(FUNCTION))
+    sys.path.insert(0, str(ROOT / "tools"))
     import joblib
     import numpy as np
+    from bench_handler import event
 
     devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run: the logger keeps writing to it
     with contextlib.redirect_stdout(devnull):
@@ -234,14 +236,6 @@ def in_process(n: int) -> dict[str, Any]:
         function_name="PredictFunction", memory_limit_in_mb=1769, aws_request_id="bench",
         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:PredictFunction",
     )  # fmt: skip
-
-    def event(payload: str) -> dict[str, Any]:
-        return {
-            "resource": "/{proxy+}", "path": "/predict", "httpMethod": "POST",
-            "headers": {"content-type": "application/json"},
-            "requestContext": {"path": "/prod/predict", "stage": "prod", "identity": {"sourceIp": "203.0.113.9"}},
-            "body": payload, "isBase64Encoded": False,
-        }  # fmt: skip
 
     out: dict[str, Any] = {}
     with contextlib.redirect_stdout(devnull):  # logs and EMF: written (as on Lambda), not kept

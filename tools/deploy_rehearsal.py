@@ -28,12 +28,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from samconfig import SamConfigError, deploy_settings  # noqa: E402
+
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 BUCKET = "sam-artifacts-rehearsal"
@@ -154,22 +157,15 @@ def moto_compat(template: dict[str, Any]) -> dict[str, Any]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-def config_for(config_env: str) -> tuple[str, str, str]:
-    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
-    if config_env not in config:
-        raise RehearsalError(f"samconfig.toml has no environment {config_env!r}")
-    merged: dict[str, Any] = {}
-    for env in ("default", config_env):
-        for section in ("global", "deploy"):
-            merged.update(config.get(env, {}).get(section, {}).get("parameters", {}))
-    return merged["stack_name"], merged.get("region", "us-east-1"), merged.get("parameter_overrides", "")
-
-
 def rehearse(config_env: str, build_dir: Path, endpoint: str, keep: Path | None = None) -> dict[str, Any]:
     """Deploy; with ``keep``, the expanded (moto-compatible) template is also written there."""
     import boto3  # the dev venv's; SAM CLI has its own
 
-    stack, region, overrides = config_for(config_env)
+    try:
+        settings = deploy_settings(config_env)
+    except SamConfigError as exc:
+        raise RehearsalError(str(exc)) from None
+    stack, region, overrides = settings.stack_name, settings.region, settings.parameter_overrides
     env = aws_env(endpoint, region)
     session = boto3.session.Session(region_name=region, **{k.lower(): v for k, v in FAKE_CREDENTIALS.items()})
     s3 = session.client("s3", endpoint_url=endpoint)

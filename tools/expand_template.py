@@ -14,15 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
+
+from samconfig import SamConfigError, deploy_settings, parse_overrides  # tools/ (this script's folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO_REGION := "us-east-1")  # samtranslator asks boto for one
@@ -45,27 +45,6 @@ class OfflinePolicyLoader(ManagedPolicyLoader):  # type: ignore[misc]
         return {}
 
 
-def parse_overrides(text: str) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for item in shlex.split(text):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"expand_template: parameter override {item!r} is not KEY=VALUE")
-        values[key.removeprefix("ParameterKey=")] = value
-    return values
-
-
-def samconfig_values(config_env: str) -> tuple[dict[str, str], str]:
-    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
-    if config_env not in config:
-        raise SystemExit(f"expand_template: samconfig.toml has no environment {config_env!r}")
-    deploy = config[config_env].get("deploy", {}).get("parameters", {})
-    stack = deploy.get("stack_name") or config[config_env].get("global", {}).get("parameters", {}).get("stack_name")
-    if not stack:
-        stack = config.get("default", {}).get("global", {}).get("parameters", {}).get("stack_name", "stack")
-    return parse_overrides(deploy.get("parameter_overrides", "")), stack
-
-
 def placeholder_artifacts(template: dict[str, Any]) -> None:
     """Local CodeUri/ContentUri (before `sam package`) become s3:// placeholders, as `sam validate` does."""
     for resource in template.get("Resources", {}).values():
@@ -76,15 +55,20 @@ def placeholder_artifacts(template: dict[str, Any]) -> None:
                 props[key] = f"s3://local-artifacts/{value.strip('/')}"
 
 
-def expand(template_path: Path, config_env: str, overrides: dict[str, str]) -> dict[str, Any]:
+def expand(template_path: Path, config_env: str, overrides_text: str = "") -> dict[str, Any]:
     template = yaml_parse(template_path.read_text())
     placeholder_artifacts(template)
-    from_config, stack = samconfig_values(config_env)
+    try:
+        settings = deploy_settings(config_env)
+        from_config, stack = settings.parameters, settings.stack_name
+        extra = parse_overrides(overrides_text)
+    except SamConfigError as exc:
+        raise SystemExit(f"expand_template: {exc}") from None
     values: dict[str, Any] = {
         name: spec["Default"] for name, spec in template.get("Parameters", {}).items() if "Default" in spec
     }
     values.update(from_config)
-    values.update(overrides)
+    values.update(extra)
     unknown = set(values) - set(template.get("Parameters", {}))
     if unknown:
         raise SystemExit(f"expand_template: unknown parameters {sorted(unknown)}")
@@ -105,7 +89,7 @@ def main() -> int:
     parser.add_argument("--parameter-overrides", default="")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    expanded = expand(args.template, args.config_env, parse_overrides(args.parameter_overrides))
+    expanded = expand(args.template, args.config_env, args.parameter_overrides)
     text = json.dumps(expanded, indent=1, sort_keys=True)
     if args.out:
         args.out.write_text(text + "\n")

@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions" / "predict"))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from lambda_build import MANIFEST_PINS, read_pins  # noqa: E402
-from predictor.bundle import BundleError, read_manifest, sha256_of  # noqa: E402
+from lambda_build import BuildError, check_manifest, read_pins  # noqa: E402
+from predictor.bundle import MANIFEST_FILE, BundleError, manifest_dict, verified_artifact  # noqa: E402
 
 ALIAS = "live"
 DIMENSION = "lambda:function:ProvisionedConcurrency"
@@ -76,26 +76,15 @@ def cmd_endpoint(session: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def verify_bundle(bundle: Path, layer_python: Path) -> dict[str, Any]:
+    """The function's own check (manifest, sha256) and the layer build's (versions against the pins)."""
     try:
-        manifest = read_manifest(bundle)
-    except BundleError as exc:
+        manifest, _ = verified_artifact(bundle)
+        check_manifest(bundle / MANIFEST_FILE, read_pins(ROOT / "layers" / "model" / "requirements.txt"))
+    except (BundleError, BuildError) as exc:
         raise OpsError(str(exc)) from None
-    artifact = bundle / manifest.artifact
-    if not artifact.is_file():
-        raise OpsError(f"model artifact not found: {artifact}")
-    if sha256_of(artifact) != manifest.sha256:
-        raise OpsError(f"sha256 mismatch: {artifact} does not match {bundle / 'manifest.json'}")
-    pins = read_pins(ROOT / "layers" / "model" / "requirements.txt")
-    wrong = [
-        f"{dist}: model {getattr(manifest, key)}, layer {pins.get(dist)}"
-        for key, dist in MANIFEST_PINS.items()
-        if getattr(manifest, key) != pins.get(dist)
-    ]
-    if wrong:
-        raise OpsError("bundle does not match the layer's pins: " + "; ".join(wrong))
     if not (layer_python / "sklearn").is_dir():
         raise OpsError(f"no built ML runtime in {layer_python}: run `make build` first")
-    return json.loads(manifest.model_dump_json())  # type: ignore[no-any-return]
+    return manifest_dict(manifest)
 
 
 def layer_zip(bundle: Path, layer_python: Path) -> bytes:
@@ -186,6 +175,7 @@ def cmd_scaling_set(session: Any, args: argparse.Namespace) -> dict[str, Any]:
     function = require(outputs, "PredictFunctionName", args.stack)
     lam, aas = session.client("lambda"), session.client("application-autoscaling")
     resource = alias_resource(function)
+    target = {"ServiceNamespace": "lambda", "ResourceId": resource, "ScalableDimension": DIMENSION}
     if args.reserved is not None:
         lam.put_function_concurrency(FunctionName=function, ReservedConcurrentExecutions=args.reserved)
     if args.unreserved:
@@ -198,33 +188,20 @@ def cmd_scaling_set(session: Any, args: argparse.Namespace) -> dict[str, Any]:
         high = args.max if args.max is not None else current[0]["MaxCapacity"]
         if low > high:
             raise OpsError(f"--min {low} is above --max {high}")
-        aas.register_scalable_target(
-            ServiceNamespace="lambda",
-            ResourceId=resource,
-            ScalableDimension=DIMENSION,
-            MinCapacity=low,
-            MaxCapacity=high,
-        )
+        aas.register_scalable_target(**target, MinCapacity=low, MaxCapacity=high)
     if args.schedule:
         name, cron, low_s, high_s = args.schedule
         low, high = int(low_s), int(high_s)
         if low > high:
             raise OpsError(f"schedule {name}: min {low} is above max {high}")
         aas.put_scheduled_action(
-            ServiceNamespace="lambda",
+            **target,
             ScheduledActionName=name,
-            ResourceId=resource,
-            ScalableDimension=DIMENSION,
             Schedule=cron,
             ScalableTargetAction={"MinCapacity": low, "MaxCapacity": high},
         )
     if args.remove_schedule:
-        aas.delete_scheduled_action(
-            ServiceNamespace="lambda",
-            ScheduledActionName=args.remove_schedule,
-            ResourceId=resource,
-            ScalableDimension=DIMENSION,
-        )
+        aas.delete_scheduled_action(**target, ScheduledActionName=args.remove_schedule)
     return cmd_scaling_show(session, args)
 
 

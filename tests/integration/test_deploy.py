@@ -13,6 +13,7 @@ import pytest
 
 import deploy_rehearsal
 import ops
+import samconfig
 
 pytestmark = [pytest.mark.build, pytest.mark.sam]
 
@@ -68,8 +69,8 @@ def ops_stack(aws: dict[str, str], built: Path, moto: str, kept: Path) -> dict[s
     would have made on AWS and moto skips: the function's layer, the live alias, the autoscaling target."""
     if not (kept / "prod.json").is_file():
         deploy_rehearsal.rehearse("prod", built, moto, keep=kept)
-    _, _, overrides = deploy_rehearsal.config_for("prod")
-    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in (i.split("=", 1) for i in overrides.split())]
+    prod = samconfig.deploy_settings("prod").parameters
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in prod.items()]
     cfn = boto3.client("cloudformation")
     cfn.create_stack(
         StackName="ops-test", TemplateBody=(kept / "prod.json").read_text(), Parameters=parameters,

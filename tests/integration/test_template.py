@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import tomllib
 from typing import Any
 
 import pytest
 
+import samconfig
 from tests.conftest import ROOT
 from tests.integration.cfn import Evaluated
 from tests.integration.conftest import run_sam
@@ -18,7 +18,7 @@ from tests.integration.conftest import run_sam
 pytestmark = [pytest.mark.sam]
 
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
-ENVIRONMENTS = sorted(k for k, v in tomllib.loads((ROOT / "samconfig.toml").read_text()).items() if isinstance(v, dict))
+ENVIRONMENTS = samconfig.environments()
 
 
 def expand(config_env: str, overrides: str = "") -> Evaluated:

@@ -146,6 +146,24 @@ def read_manifest(model_dir: Path) -> Manifest:
         raise BundleError(f"manifest invalid: {path}: {problems}") from None
 
 
+def verified_artifact(model_dir: Path) -> tuple[Manifest, Path]:
+    """Steps 1-3: the manifest, and the artifact whose sha256 it vouches for (nothing unpickled)."""
+    manifest = read_manifest(model_dir)
+    artifact = model_dir / manifest.artifact
+    if not artifact.is_file():
+        raise BundleError(f"model artifact not found: {artifact}")
+    try:
+        actual = sha256_of(artifact)
+    except OSError as exc:
+        raise BundleError(f"cannot read {artifact}: {exc.strerror}") from None
+    if actual != manifest.sha256:
+        raise BundleError(
+            f"sha256 mismatch: manifest says {manifest.sha256}, {artifact.name} has {actual}; "
+            "refusing to unpickle a file the manifest does not vouch for"
+        )
+    return manifest, artifact
+
+
 def check_versions(manifest: Manifest, runtime: dict[str, str] = RUNTIME_VERSIONS) -> None:
     mismatches = [
         f"{LIBRARY_NAMES[key]} bundle={getattr(manifest, key)} runtime={have}"
@@ -177,19 +195,7 @@ class ModelBundle:
 
     @classmethod
     def load(cls, model_dir: Path) -> ModelBundle:
-        manifest = read_manifest(model_dir)
-        artifact = model_dir / manifest.artifact
-        if not artifact.is_file():
-            raise BundleError(f"model artifact not found: {artifact}")
-        try:
-            actual = sha256_of(artifact)
-        except OSError as exc:
-            raise BundleError(f"cannot read {artifact}: {exc.strerror}") from None
-        if actual != manifest.sha256:
-            raise BundleError(
-                f"sha256 mismatch: manifest says {manifest.sha256}, {artifact.name} has {actual}; "
-                "refusing to unpickle a file the manifest does not vouch for"
-            )
+        manifest, artifact = verified_artifact(model_dir)
         check_versions(manifest)
         try:
             with warnings.catch_warnings():
