@@ -99,17 +99,17 @@ def iris_bundle(tmp_path_factory: pytest.TempPathFactory, iris_estimator: Path) 
     )
 
 
-@pytest.fixture(scope="session")
-def app_module(default_bundle: Path) -> ModuleType:
-    """functions/predict/app.py imported the way Lambda does, with MODEL_DIR pointing at the bundle."""
+def import_app(model_dir: Path) -> ModuleType:
+    """functions/predict/app.py imported afresh the way Lambda does, with MODEL_DIR pointing at the bundle."""
     # As Lambda runs it: MODEL_DIR at the bundle, AWS_LAMBDA_FUNCTION_NAME set (EMF metrics, no /metrics).
-    lambda_env = {"MODEL_DIR": str(default_bundle), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"}
+    lambda_env = {"MODEL_DIR": str(model_dir), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"}
     saved = {key: os.environ.get(key) for key in lambda_env}
     os.environ.update(lambda_env)
     sys.modules.pop("app", None)
     try:
         import app
     finally:  # SAM CLI lets shell variables override the template's: never leak these
+        sys.modules.pop("app", None)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -118,12 +118,23 @@ def app_module(default_bundle: Path) -> ModuleType:
     return app
 
 
-@pytest.fixture(scope="session")
-def handler(app_module: ModuleType) -> Handler:
+def production_handler(app_module: ModuleType) -> Handler:
+    """The module's Lambda ``handler`` (event check, Powertools, Mangum) with a fake Lambda context."""
+
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         return app_module.handler(event, FakeLambdaContext())  # type: ignore[no-any-return]
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def app_module(default_bundle: Path) -> ModuleType:
+    return import_app(default_bundle)
+
+
+@pytest.fixture(scope="session")
+def handler(app_module: ModuleType) -> Handler:
+    return production_handler(app_module)
 
 
 @pytest.fixture(scope="session")

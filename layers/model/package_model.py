@@ -45,16 +45,23 @@ from predictor.bundle import (  # noqa: E402  (the function's own definitions of
     sha256_of,
     to_jsonable,
 )
+from predictor.reference import Reference  # noqa: E402
 
 DEFAULT_OUT = HERE / "model"
 ARTIFACT = "model.joblib"
+REFERENCE_ROWS = 32  # rows whose outputs the bundle stores and the function reproduces at cold start
+REFERENCE_VALUES = 20_000  # at most this many stored numbers: keeps manifest.json small for wide models
+
+FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
+# Where reference rows come from when there is no data: (rows, a sentence for the manifest).
+ReferenceRows = tuple[FloatMatrix, str]
 
 
 class PackagingError(RuntimeError):
     pass
 
 
-def train_default() -> tuple[Any, list[str], dict[str, Any], dict[str, Any]]:
+def train_default() -> tuple[Any, list[str], dict[str, Any], dict[str, Any], ReferenceRows]:
     from sklearn.datasets import load_diabetes
     from sklearn.linear_model import RidgeCV
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
@@ -78,7 +85,7 @@ def train_default() -> tuple[Any, list[str], dict[str, Any], dict[str, Any]]:
         "n_test": len(y_test),
     }
     dataset = {"name": "sklearn.datasets.load_diabetes", "split": "train_test_split(test_size=0.2, random_state=42)"}
-    return model, list(data.feature_names), metrics, dataset
+    return model, list(data.feature_names), metrics, dataset, evenly_spaced(x_test, "the held-out test split")
 
 
 def load_user_estimator(path: Path) -> Any:
@@ -115,7 +122,10 @@ def resolve_feature_names(estimator: Any, given: list[str] | None) -> list[str]:
     return [f"x{i}" for i in range(int(n_in))]
 
 
-def evaluate(estimator: Any, task: str, csv: Path, target: str, names: list[str]) -> dict[str, Any]:
+def evaluate(
+    estimator: Any, task: str, csv: Path, target: str, names: list[str]
+) -> tuple[dict[str, Any], ReferenceRows]:
+    """Metrics on the CSV, and reference rows taken from it."""
     from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score
 
     table = np.genfromtxt(csv, delimiter=",", names=True, dtype=None, encoding="utf-8")
@@ -126,17 +136,18 @@ def evaluate(estimator: Any, task: str, csv: Path, target: str, names: list[str]
     x = np.column_stack([table[name].astype(np.float64) for name in names])
     y = table[target]
     predicted = estimator.predict(x)
+    reference = evenly_spaced(x, f"the eval data {csv.name}")
     if task == "classification":
         return {
             "eval_accuracy": round(float(accuracy_score(y, predicted)), 6),
             "eval_f1_macro": round(float(f1_score(y, predicted, average="macro")), 6),
             "n_eval": len(y),
-        }
+        }, reference
     return {
         "eval_r2": round(float(r2_score(y, predicted)), 6),
         "eval_mae": round(float(mean_absolute_error(y, predicted)), 6),
         "n_eval": len(y),
-    }
+    }, reference
 
 
 def describe(estimator: Any) -> str:
@@ -162,6 +173,65 @@ def task_of(estimator: Any) -> Literal["regression", "classification"]:
     return task
 
 
+def evenly_spaced(rows: FloatMatrix, source: str) -> ReferenceRows:
+    """Up to the reference budget of ``rows``, spread evenly over the table (deterministic)."""
+    count = min(len(rows), max(1, min(REFERENCE_ROWS, REFERENCE_VALUES // rows.shape[1])))
+    picked = np.unique(np.linspace(0, len(rows) - 1, count).round().astype(int))
+    return rows[picked], f"{source}: {len(picked)} of {len(rows)} rows, evenly spaced"
+
+
+def recorded_ranges(estimator: Any, n_features: int) -> tuple[FloatMatrix, FloatMatrix, str] | None:
+    """Per-feature [low, high] of the training data as far as the fitted estimator records it."""
+    steps = getattr(estimator, "steps", None)
+    first = steps[0][1] if steps else estimator
+    if getattr(first, "data_min_", None) is not None and getattr(first, "data_max_", None) is not None:
+        return np.asarray(first.data_min_), np.asarray(first.data_max_), f"{type(first).__name__} data_min_..data_max_"
+    if getattr(first, "mean_", None) is not None and getattr(first, "scale_", None) is not None:
+        mean, scale = np.asarray(first.mean_), np.asarray(first.scale_)
+        return mean - 2 * scale, mean + 2 * scale, f"{type(first).__name__} mean_ +- 2 scale_"
+    final = steps[-1][1] if steps else estimator
+    trees = [t.tree_ for t in np.ravel(getattr(final, "estimators_", [final])) if hasattr(t, "tree_")]
+    if not trees:
+        return None
+    low, high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
+    for tree in trees:
+        split = tree.feature >= 0  # leaves have feature -2
+        np.minimum.at(low, tree.feature[split], tree.threshold[split])
+        np.maximum.at(high, tree.feature[split], tree.threshold[split])
+    unused = ~np.isfinite(low)
+    low[unused], high[unused] = -1.0, 1.0
+    pad = np.where(high > low, 0.1 * (high - low), np.maximum(0.5 * np.abs(low), 1e-3))  # one threshold: straddle it
+    return low - pad, high + pad, f"{type(final).__name__} split thresholds, padded 10 %"
+
+
+def drawn_rows(estimator: Any, n_features: int) -> ReferenceRows:
+    """Rows drawn uniformly within the training range the estimator records (else [-1, 1])."""
+    ranges = recorded_ranges(estimator, n_features)
+    if ranges is None:
+        print("package_model: the training range is unknown: reference rows are drawn in [-1, 1] "
+              "(EVAL_CSV=... gives rows from real data)", file=sys.stderr)  # fmt: skip
+        ranges = (np.full(n_features, -1.0), np.full(n_features, 1.0), "training range unknown: [-1, 1]")
+    low, high, where = ranges
+    count = max(1, min(REFERENCE_ROWS, REFERENCE_VALUES // n_features))
+    rows = np.random.default_rng(0).uniform(low, high, size=(count, n_features))
+    return rows, f"drawn uniformly within the training range ({where})"
+
+
+def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: ReferenceRows) -> Reference:
+    """The estimator's outputs for the rows, as the manifest stores them (rows rounded to 6 digits)."""
+    x = np.array([[float(f"{v:.6g}") for v in row] for row in rows[0]], dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        predictions = np.asarray(estimator.predict(x))
+        if task == "regression":
+            finite = np.isfinite(predictions.astype(np.float64)).reshape(len(x), -1).all(axis=1)
+            if not finite.any():
+                raise PackagingError(f"{describe(estimator)} predicts no finite number for any reference row")
+            x, predictions = x[finite], predictions[finite]
+        probabilities = to_jsonable(estimator.predict_proba(x)) if has_probabilities else None
+    return Reference(source=rows[1], rows=x.tolist(), predictions=to_jsonable(predictions), probabilities=probabilities)
+
+
 def trained_at() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
@@ -176,7 +246,9 @@ def package(
     version: str | None,
     metrics: dict[str, Any],
     extra: dict[str, Any],
+    reference_rows: ReferenceRows | None = None,
 ) -> Manifest:
+    """Write the bundle; reference outputs are computed on ``reference_rows`` (default: drawn)."""
     task = task_of(estimator)
     make_single_process(estimator)
 
@@ -194,6 +266,8 @@ def package(
         ) from None
     classes = to_jsonable(estimator.classes_) if task == "classification" else None
     has_probabilities = task == "classification" and hasattr(estimator, "predict_proba")
+    rows = reference_rows if reference_rows is not None else drawn_rows(estimator, len(feature_names))
+    reference = make_reference(estimator, task, has_probabilities, rows)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=out.parent))
@@ -219,6 +293,7 @@ def package(
             metrics=metrics,
             estimator=describe(estimator),
             size_bytes=(staging / ARTIFACT).stat().st_size,
+            reference=reference,
             **extra,
         )
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest.model_dump(), indent=2) + "\n")
@@ -243,13 +318,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     given = [n.strip() for n in args.feature_names.split(",")] if args.feature_names else None
+    reference_rows: ReferenceRows | None = None
     try:
         if given is not None and (any(not n for n in given) or len(set(given)) != len(given)):
             raise PackagingError(f"FEATURE_NAMES must be distinct and non-empty, got {args.feature_names!r}")
         if args.estimator is None:
             if given is not None or args.eval_csv:
                 raise PackagingError("--feature-names and --eval-csv apply only with --estimator")
-            estimator, names, metrics, dataset = train_default()
+            estimator, names, metrics, dataset, reference_rows = train_default()
             name = args.name or "diabetes-ridge"
             extra = {"dataset": dataset, "source": "trained by layers/model/package_model.py"}
         else:
@@ -260,11 +336,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.eval_csv:
                 if not args.target:
                     raise PackagingError("--eval-csv needs --target COLUMN")
-                metrics = evaluate(estimator, task, args.eval_csv, args.target, names)
+                metrics, reference_rows = evaluate(estimator, task, args.eval_csv, args.target, names)
             else:
                 metrics = {"note": "not evaluated: pass --eval-csv FILE --target COLUMN (make model EVAL_CSV=...)"}
             extra = {"source": f"packaged from {args.estimator.name}"}
-        manifest = package(estimator, names, args.out, name, args.version, metrics, extra)
+        manifest = package(estimator, names, args.out, name, args.version, metrics, extra, reference_rows)
     except PackagingError as exc:
         print(f"package_model: error: {exc}", file=sys.stderr)
         return 2

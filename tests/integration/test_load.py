@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.utils import assert_predictions_close
 
 pytestmark = [pytest.mark.load]
 
@@ -60,8 +61,7 @@ def test_ten_thousand_requests_at_concurrency_32(server: str, default_bundle: Pa
     print(f"\nuvicorn: {REQUESTS} requests, concurrency {CONCURRENCY}: {REQUESTS / wall:.0f} req/s, "
           f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, statuses {dict(statuses)}")  # fmt: skip
     assert statuses == Counter({200: REQUESTS})
-    wrong = [i for i, (got, want) in enumerate(zip(answers, expected, strict=True)) if got != want]
-    assert wrong == [], f"{len(wrong)} wrong predictions, e.g. row {wrong[:3]}"
+    assert_predictions_close(answers, expected)  # another process: within the tolerance, NaN (no answer) never
 
 
 SOAK = """

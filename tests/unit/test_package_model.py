@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import sklearn.base
 from sklearn.cluster import KMeans
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -75,6 +76,43 @@ def test_classifier_records_classes_and_metrics_from_eval_csv(tmp_path: Path) ->
     assert manifest["has_probabilities"] is True
     assert manifest["metrics"]["eval_accuracy"] > 0.9
     assert manifest["metrics"]["n_eval"] == 150
+    reference = manifest["reference"]
+    assert reference["source"] == "the eval data eval.csv: 32 of 150 rows, evenly spaced"
+    assert reference["rows"][0] == data.data[0].tolist()
+    assert reference["rows"][-1] == data.data[-1].tolist()
+    assert reference["predictions"] == clf.predict(np.array(reference["rows"])).tolist()
+    assert reference["probabilities"] == clf.predict_proba(np.array(reference["rows"])).tolist()
+
+
+def test_reference_rows_are_drawn_within_the_range_the_estimator_records(tmp_path: Path) -> None:
+    x, y = load_diabetes(return_X_y=True)
+    forest = RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0).fit(x, y)
+    est = dump(forest, tmp_path / "forest.joblib")
+    assert run("--estimator", est, "--out", str(tmp_path / "m")) == 0
+    reference = json.loads((tmp_path / "m" / "manifest.json").read_text())["reference"]
+    assert reference["source"].startswith("drawn uniformly within the training range (RandomForestRegressor split")
+    rows = np.array(reference["rows"])
+    assert rows.shape == (32, 10)
+    used = np.unique(np.concatenate([t.tree_.feature[t.tree_.feature >= 0] for t in forest.estimators_]))
+    low, high = x.min(axis=0)[used], x.max(axis=0)[used]  # a feature no tree splits on can take any value
+    assert (rows[:, used] >= low - 0.2 * (high - low)).all()
+    assert (rows[:, used] <= high + 0.2 * (high - low)).all()
+    assert reference["predictions"] == forest.predict(rows).tolist()
+
+
+def test_reference_rows_without_any_known_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    est = dump(fitted_regressor(3), tmp_path / "lin.joblib")
+    assert run("--estimator", est, "--out", str(tmp_path / "m")) == 0
+    reference = json.loads((tmp_path / "m" / "manifest.json").read_text())["reference"]
+    assert reference["source"] == "drawn uniformly within the training range (training range unknown: [-1, 1])"
+    assert np.abs(reference["rows"]).max() <= 1.0
+    assert "EVAL_CSV=... gives rows from real data" in capsys.readouterr().err
+
+
+def test_wide_models_store_fewer_reference_rows(tmp_path: Path) -> None:
+    est = dump(fitted_regressor(2_000), tmp_path / "wide.joblib")
+    assert run("--estimator", est, "--out", str(tmp_path / "m")) == 0
+    assert len(json.loads((tmp_path / "m" / "manifest.json").read_text())["reference"]["rows"]) == 10
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,10 @@ Loading order (each step refuses the bundle with a message naming what is wrong)
 4. the runtime's scikit-learn, numpy, scipy and joblib equal the versions the model was saved with
    ("library version mismatch: ...");
 5. ``joblib.load`` succeeds, and the estimator agrees with the manifest (feature count, classes);
-6. every ``n_jobs`` parameter is set to 1: Lambda has no /dev/shm for joblib's process pools.
+6. every ``n_jobs`` parameter is set to 1: Lambda has no /dev/shm for joblib's process pools;
+7. the model, predicting through the same path as ``/predict``, reproduces the manifest's reference
+   outputs within the bundle's tolerance ("reference predictions not reproduced: ..."): the answers
+   are the ones the model was packaged with, on this CPU and these wheel builds (predictor/reference.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import hashlib
 import json
 import logging
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +31,15 @@ import numpy as np
 import numpy.typing as npt
 import scipy
 import sklearn
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sklearn.exceptions import InconsistentVersionWarning
+
+from predictor.reference import Reference, compare
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: reference predictions (``reference``) are part of the bundle
 
 # Libraries whose exact version is part of the bundle's contract: manifest key -> runtime version.
 RUNTIME_VERSIONS: dict[str, str] = {
@@ -69,7 +75,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
 
-    format: int = Field(ge=1, le=MANIFEST_FORMAT)
+    format: int
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
     task: Literal["regression", "classification"]
@@ -87,6 +93,19 @@ class Manifest(BaseModel):
     metrics: dict[str, Any]
     estimator: str | None = None
     size_bytes: int | None = None
+    reference: Reference
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: int) -> int:
+        if value < MANIFEST_FORMAT:
+            raise ValueError(
+                f"format {value} predates reference predictions (format {MANIFEST_FORMAT}): "
+                "re-package the model with `make model`"
+            )
+        if value > MANIFEST_FORMAT:
+            raise ValueError(f"format {value} is newer than this function reads ({MANIFEST_FORMAT}): update it")
+        return value
 
     @property
     def n_features(self) -> int:
@@ -207,7 +226,27 @@ class ModelBundle:
         changed = make_single_process(model)
         if changed:
             logger.info("n_jobs set to 1 for Lambda (was %s)", changed)
-        return cls(manifest, model)
+        bundle = cls(manifest, model)
+        bundle.check_reference()
+        return bundle
+
+    def check_reference(self) -> None:
+        """Predict the manifest's reference rows as /predict would and compare within its tolerance."""
+        reference = self.manifest.reference
+        start = time.perf_counter()
+        try:
+            served = self.predict(np.asarray(reference.rows, dtype=np.float64))
+        except Exception as exc:  # noqa: BLE001 - a model that cannot predict its own rows is refused
+            raise BundleError(f"reference predictions failed: {type(exc).__name__}: {exc}") from None
+        deviation = compare(reference, served.predictions, served.probabilities, self.manifest.task)
+        if deviation is not None:
+            raise BundleError(
+                f"reference predictions not reproduced: {deviation} (worst of {len(reference.rows)} rows); "
+                "this runtime does not give the answers the model was packaged with: check the CPU "
+                "architecture and the layer's wheels, or re-package the model where it is served"
+            )
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        logger.info("reference predictions reproduced: %d rows in %.2f ms", len(reference.rows), elapsed_ms)
 
     def predict(self, rows: FloatMatrix) -> Prediction:
         # The request schema already refused NaN and infinities: sklearn need not scan every value again.
