@@ -7,13 +7,16 @@ Both are timed from `docker run` to done, in the same image with the same layer 
   /var/runtime/bootstrap, which imports ``app`` (FastAPI, Mangum, the verified bundle) and answers
   one /predict event; timed until its response arrives;
 - baseline: ``python3.13 -c "import sklearn, joblib; joblib.load('/opt/model/model.joblib')"``.
-Prints each run, the medians and their ratio. Needs `make build` and a Docker engine.
+Prints each run, the medians and their ratio, and what the bundle's reference check (its rows predicted
+and compared at cold start) took inside each cold start, read from the function's own log line.
+Needs `make build` and a Docker engine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import socket
 import statistics
 import subprocess
@@ -25,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+REFERENCE_LOG = re.compile(r"reference predictions reproduced: \d+ rows in ([0-9.]+) ms")
 
 
 def rie_path() -> Path:
@@ -44,7 +48,8 @@ def mounts(build: Path) -> list[str]:
     return ["-v", f"{build / 'ModelLayer'}:/opt:ro", "-v", f"{build / 'PredictFunction'}:/var/task:ro"]
 
 
-def cold_start(image: str, build: Path, event: bytes) -> float:
+def cold_start(image: str, build: Path, event: bytes) -> tuple[float, float]:
+    """Seconds from `docker run` to the first response, and the reference check's milliseconds."""
     port = free_port()
     args = ["docker", "run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8080", *mounts(build)]
     args += ["-v", f"{rie_path()}:/var/rapid/aws-lambda-rie:ro", "--entrypoint", "/var/rapid/aws-lambda-rie"]
@@ -66,7 +71,11 @@ def cold_start(image: str, build: Path, event: bytes) -> float:
         elapsed = time.perf_counter() - start
         if body.get("statusCode") != 200:
             raise SystemExit(f"bench_cold_start: the function answered {body}")
-        return elapsed
+        logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True)
+        found = REFERENCE_LOG.search(logs.stdout + logs.stderr)
+        if found is None:
+            raise SystemExit("bench_cold_start: the function did not log its reference check")
+        return elapsed, float(found.group(1))
     finally:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True)
 
@@ -97,17 +106,20 @@ def main() -> int:
     event = (ROOT / "events" / "rest-predict-single.json").read_bytes()
     bare(image, build)  # warm the page cache for both: measure Python's work, not the disk
     cold_start(image, build, event)
-    colds, bares = [], []
+    colds, checks, bares = [], [], []
     for i in range(args.runs):
-        colds.append(cold_start(image, build, event))
+        seconds, check_ms = cold_start(image, build, event)
+        colds.append(seconds)
+        checks.append(check_ms)
         bares.append(bare(image, build))
-        print(f"run {i + 1}: container start -> first /predict response {colds[-1]:.2f}s; ", end="")
-        print(f"bare import+load {bares[-1]:.2f}s")
-    cold, base = statistics.median(colds), statistics.median(bares)
+        print(f"run {i + 1}: container start -> first /predict response {colds[-1]:.2f}s ", end="")
+        print(f"(reference check {check_ms:.1f} ms); bare import+load {bares[-1]:.2f}s")
+    cold, base, check = statistics.median(colds), statistics.median(bares), statistics.median(checks)
     print(f"image {image}")
     print(f"median cold start to first response: {cold:.2f}s")
     print(f"median bare `import sklearn` + joblib.load (same image, same layer): {base:.2f}s")
     print(f"ratio cold start / bare: {cold / base:.2f}")
+    print(f"median reference check inside the cold start: {check:.1f} ms ({check / 10 / cold:.2f} % of it)")
     return 0
 
 

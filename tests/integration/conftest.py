@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cfnlint.decode import cfn_yaml
 
 from tests.conftest import ROOT
 
@@ -22,8 +23,14 @@ SAM = ROOT / ".venv-sam" / "bin" / "sam"
 BUNDLE = ROOT / "layers" / "model" / "model"
 
 
-# Variables the function reads: SAM CLI would let the shell's values override the template's.
-FUNCTION_ENV = ("MODEL_DIR", "MAX_BATCH_ROWS", "MAX_BODY_BYTES", "JOBLIB_MULTIPROCESSING")
+def function_env_names() -> set[str]:
+    """Every variable template.yaml sets for the function, read from the template itself."""
+    template = cfn_yaml.load(str(ROOT / "template.yaml"))
+    return set(template["Resources"]["PredictFunction"]["Properties"]["Environment"]["Variables"])
+
+
+# SAM CLI would let the shell's values of these override the template's: never pass them on.
+FUNCTION_ENV = function_env_names()
 
 
 def sam_env() -> dict[str, str]:

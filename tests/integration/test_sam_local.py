@@ -94,7 +94,7 @@ def start_api(built: Path, lambda_image: str, tmp_path_factory: pytest.TempPathF
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300  # a first cold start on a slow, loaded machine
         while True:
             try:
                 health = httpx2.get(f"{base}/health", timeout=30)
