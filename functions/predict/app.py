@@ -2,10 +2,11 @@
 
 The model bundle is loaded once per execution environment, here at import (cold start). A bundle that
 fails verification is not served: every call answers 503 with the reason, and /health says it too.
-An event Mangum cannot translate (not API Gateway v1/v2 or ALB, missing or mistyped fields) gets a
-400 with a JSON detail instead of an invocation error. Powertools adds the Lambda context (request
-id, cold start) to the JSON logs and flushes the invocation's metrics as EMF; Mangum turns the API
-Gateway/ALB event into an ASGI request for ``app``.
+An event Mangum cannot translate (not API Gateway v1/v2 or ALB, missing or mistyped fields, a body
+that is not the base64 it claims to be) gets a 400 with a JSON detail instead of an invocation error;
+so do CloudFront (Lambda@Edge) and VPC Lattice events, refused by name (predictor/events.py).
+Powertools adds the Lambda context (request id, cold start) to the JSON logs and flushes the
+invocation's metrics as EMF; Mangum turns the API Gateway/ALB event into an ASGI request for ``app``.
 """
 
 from typing import Any
@@ -24,7 +25,8 @@ settings = Settings.from_env()
 loaded = load_or_error(settings.model_dir)
 app = create_app(settings, loaded)
 asgi = Mangum(app, lifespan="off")
-logger.append_keys(model_version=loaded.bundle.manifest.version if loaded.bundle else None)
+model_version = loaded.bundle.manifest.version if loaded.bundle else None
+logger.append_keys(model_version=model_version)
 
 
 @logger.inject_lambda_context
@@ -35,4 +37,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return asgi(event, context)
     except Exception as exc:  # noqa: BLE001 - Mangum answers app errors itself: this is the event's shape
         app.state.telemetry.response(400)
-        return malformed_event(exc)
+        return malformed_event(event, exc, model_version)

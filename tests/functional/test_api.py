@@ -179,6 +179,33 @@ def test_cors_only_for_listed_origins(default_bundle: Path) -> None:
     assert "access-control-allow-origin" not in no_cors.post("/predict", json={"features": ROW}).headers
 
 
+class CountedStatuses:
+    """A Telemetry that remembers the statuses it was told about."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+
+    def response(self, status: int) -> None:
+        self.statuses.append(status)
+
+    def prediction(self, rows: int, seconds: float) -> None:
+        pass
+
+
+def test_cors_preflights_carry_the_model_version_and_are_counted(default_bundle: Path) -> None:
+    version = json.loads((default_bundle / "manifest.json").read_text())["version"]
+    settings = Settings(default_bundle, 10, cors_allow_origins=("https://app.example.com",))
+    telemetry = CountedStatuses()
+    client = TestClient(create_app(settings, load_or_error(default_bundle), telemetry))
+    preflight = {"origin": "https://app.example.com", "access-control-request-method": "POST"}
+    allowed = client.options("/predict", headers=preflight)
+    denied = client.options("/predict", headers={**preflight, "origin": "https://evil.example"})
+    assert (allowed.status_code, denied.status_code) == (200, 400)
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert allowed.headers["x-model-version"] == denied.headers["x-model-version"] == version
+    assert telemetry.statuses == [200, 400]  # answered by the CORS middleware, still observed
+
+
 def test_a_request_the_timeout_would_cut_off_is_refused(default_bundle: Path) -> None:
     from tests.conftest import FakeLambdaContext
 

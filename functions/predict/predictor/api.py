@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from predictor.bundle import LoadedBundle, PredictionError
+from predictor.events import MalformedBody, UnservedEventSource
 from predictor.features import RequestError
 from predictor.observability import EmfTelemetry, PrometheusTelemetry, Telemetry, logger
 from predictor.routes import router
@@ -93,12 +94,38 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
-def malformed_event(exc: Exception) -> dict[str, Any]:
-    """What the handler answers for an event it cannot read (Mangum raised before the app ran)."""
+def _event_problem(exc: Exception) -> str:
+    """The client-facing detail for an event the handler refused: the source or the body when it is
+    one of those, else why the event is not an API Gateway or ALB request."""
+    if isinstance(exc, UnservedEventSource):
+        return str(exc)
+    if isinstance(exc, MalformedBody):
+        return f"malformed event: {exc}"
     reason = f"{type(exc).__name__}: {exc}"[:300]
-    logger.warning("malformed event", extra={"reason": reason})
-    body = json.dumps({"detail": f"malformed event: not an API Gateway (REST or HTTP API) or ALB request ({reason})"})
-    return {"statusCode": 400, "headers": {"content-type": "application/json"}, "body": body, "isBase64Encoded": False}
+    return f"malformed event: not an API Gateway (REST or HTTP API) or ALB request ({reason})"
+
+
+def _wants_multi_value_headers(event: Any) -> bool:
+    """An ALB target group with multi-value headers on sends ``multiValueHeaders`` and must get them back,
+    not ``headers`` (Mangum's ALB handler decides the same way); API Gateway accepts ``headers``."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    return isinstance(context, dict) and "elb" in context and "multiValueHeaders" in event
+
+
+def malformed_event(event: Any, exc: Exception, version: str | None) -> dict[str, Any]:
+    """What the handler answers for an event it refused (before the app ran), in the event's response
+    shape and with ``X-Model-Version`` when a model is loaded, like every answer the app makes."""
+    detail = _event_problem(exc)
+    logger.warning("malformed event", extra={"reason": detail})
+    headers = {"content-type": "application/json"}
+    if version:
+        headers[MODEL_VERSION_HEADER.lower()] = version
+    response: dict[str, Any] = {"statusCode": 400, "body": json.dumps({"detail": detail}), "isBase64Encoded": False}
+    if _wants_multi_value_headers(event):
+        response["multiValueHeaders"] = {name: [value] for name, value in headers.items()}
+    else:
+        response["headers"] = headers
+    return response
 
 
 def local_telemetry(version: str | None) -> Telemetry:
@@ -136,8 +163,7 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PredictionError, _prediction_error)
     app.add_exception_handler(Exception, _unhandled)
-    # Outermost first: the stage prefix must be known before routing; every response is observed.
-    app.add_middleware(ObserveResponses, version=version, telemetry=telemetry)
+    # add_middleware wraps everything added before it: the last added sees each request first.
     if settings.cors_allow_origins:  # only the origins listed in CORS_ALLOW_ORIGINS (prod lists them)
         app.add_middleware(
             CORSMiddleware,
@@ -147,5 +173,7 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
             expose_headers=[MODEL_VERSION_HEADER, "X-Cold-Start"],
             max_age=600,
         )
-    app.add_middleware(StageRootPath)
+    app.add_middleware(StageRootPath)  # the stage prefix must be known before routing
+    # Outermost, so every response is observed, the preflights CORS answers by itself included.
+    app.add_middleware(ObserveResponses, version=version, telemetry=telemetry)
     return app

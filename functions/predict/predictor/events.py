@@ -1,16 +1,37 @@
 """The shape of an incoming Lambda event, checked before Mangum reads it.
 
 Mangum trusts the event: a mistyped field (``"httpMethod": []``) would reach the app and end as a
-500. These checks turn such events into a 400 that names the field.
+500. These checks turn such events, and a body that is not the base64 it claims to be, into a 400
+that names the field. Two AWS event sources are refused on purpose, by name: CloudFront (Lambda@Edge)
+and VPC Lattice.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 
 class MalformedEvent(ValueError):
-    pass
+    """Not an API Gateway (REST or HTTP API) or ALB request, or one with a missing or mistyped field."""
+
+
+class MalformedBody(MalformedEvent):
+    """An API Gateway or ALB request whose body cannot be read as the event says it is encoded."""
+
+
+class UnservedEventSource(MalformedEvent):
+    """An event from an AWS source this function refuses on purpose; the message names it and says why."""
+
+
+LAMBDA_AT_EDGE = (
+    "CloudFront (Lambda@Edge) events are not served: Lambda@Edge functions cannot use layers, and this "
+    "function's model is in a layer; put API Gateway, an ALB or a function URL behind CloudFront instead"
+)
+VPC_LATTICE = (
+    "VPC Lattice events are not served: Mangum (the ASGI adapter) has no handler for them; "
+    "make an ALB that targets this function the Lattice service's target instead"
+)
 
 
 def _string(value: Any, name: str) -> None:
@@ -29,32 +50,64 @@ def _string_map(value: Any, name: str, multi: bool = False) -> None:
             raise MalformedEvent(f"{name} must map strings to strings{' (or lists of strings)' if multi else ''}")
 
 
+def _refuse_unserved_sources(event: dict[str, Any]) -> None:
+    """CloudFront and VPC Lattice events, recognised by their own shapes so that the 400 names the source,
+    not a missing field (Mangum would hand a CloudFront event to its Lambda@Edge handler)."""
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict) and "cf" in records[0]:
+        raise UnservedEventSource(LAMBDA_AT_EDGE)
+    if "raw_path" in event and "method" in event:  # VPC Lattice payload v1 (snake_case keys)
+        raise UnservedEventSource(VPC_LATTICE)
+    context = event.get("requestContext")
+    if isinstance(context, dict) and ("serviceNetworkArn" in context or "targetGroupArn" in context):
+        raise UnservedEventSource(VPC_LATTICE)  # VPC Lattice payload v2 (an ALB's ARN is under elb)
+
+
+def _check_http_api(event: dict[str, Any], context: dict[str, Any]) -> None:
+    http = context.get("http")
+    if not isinstance(http, dict):
+        raise MalformedEvent("requestContext.http must be an object")
+    _string(http.get("method"), "requestContext.http.method")
+    _string(http.get("path"), "requestContext.http.path")
+    if not isinstance(event.get("rawQueryString", ""), str):
+        raise MalformedEvent("rawQueryString must be a string")
+    cookies = event.get("cookies", [])
+    if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+        raise MalformedEvent("cookies must be a list of strings")
+
+
+def _check_rest_or_alb(event: dict[str, Any]) -> None:
+    _string(event.get("httpMethod"), "httpMethod")
+    _string(event.get("path"), "path")
+    _string_map(event.get("queryStringParameters"), "queryStringParameters")
+    _string_map(event.get("multiValueQueryStringParameters"), "multiValueQueryStringParameters", multi=True)
+    _string_map(event.get("multiValueHeaders"), "multiValueHeaders", multi=True)
+
+
+def _check_body(event: dict[str, Any]) -> None:
+    body = event.get("body")
+    if body is not None and not isinstance(body, str):
+        raise MalformedEvent("body must be a string or null")
+    encoded = event.get("isBase64Encoded", False)
+    if not isinstance(encoded, bool):
+        raise MalformedEvent("isBase64Encoded must be a boolean")
+    if encoded and body:
+        try:  # exactly what Mangum will do with it (mangum.handlers.utils.maybe_encode_body)
+            base64.b64decode(body)
+        except ValueError as exc:  # binascii.Error, or characters outside ASCII
+            raise MalformedBody(f"body: isBase64Encoded is true but the body is not valid base64 ({exc})") from None
+
+
 def check_event(event: Any) -> None:
     if not isinstance(event, dict):
         raise MalformedEvent(f"the event must be a JSON object, got {type(event).__name__}")
+    _refuse_unserved_sources(event)
     context = event.get("requestContext")
     if not isinstance(context, dict):
         raise MalformedEvent("requestContext must be an object")
     if event.get("version") == "2.0":
-        http = context.get("http")
-        if not isinstance(http, dict):
-            raise MalformedEvent("requestContext.http must be an object")
-        _string(http.get("method"), "requestContext.http.method")
-        _string(http.get("path"), "requestContext.http.path")
-        if not isinstance(event.get("rawQueryString", ""), str):
-            raise MalformedEvent("rawQueryString must be a string")
-        cookies = event.get("cookies", [])
-        if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
-            raise MalformedEvent("cookies must be a list of strings")
+        _check_http_api(event, context)
     else:
-        _string(event.get("httpMethod"), "httpMethod")
-        _string(event.get("path"), "path")
-        _string_map(event.get("queryStringParameters"), "queryStringParameters")
-        _string_map(event.get("multiValueQueryStringParameters"), "multiValueQueryStringParameters", multi=True)
-        _string_map(event.get("multiValueHeaders"), "multiValueHeaders", multi=True)
+        _check_rest_or_alb(event)
     _string_map(event.get("headers"), "headers")
-    body = event.get("body")
-    if body is not None and not isinstance(body, str):
-        raise MalformedEvent("body must be a string or null")
-    if not isinstance(event.get("isBase64Encoded", False), bool):
-        raise MalformedEvent("isBase64Encoded must be a boolean")
+    _check_body(event)
