@@ -20,7 +20,7 @@ from predictor.events import check_event
 from predictor.observability import logger, metrics
 from predictor.settings import Settings
 
-copy_config_to_registered_loggers(source_logger=logger, include={"predictor.bundle"})  # JSON for all
+copy_config_to_registered_loggers(source_logger=logger, include={"predictor"})  # predictor.* logs as JSON too
 settings = Settings.from_env()
 loaded = load_or_error(settings.model_dir)
 app = create_app(settings, loaded)

@@ -3,10 +3,16 @@ refused at cold start like a hash mismatch (/health 503, /predict never serves).
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from predictor.observability import logger
 from tests.conftest import import_app, load_event, production_handler
 
 
@@ -27,3 +33,26 @@ def test_bundle_whose_reference_outputs_differ_is_never_served(default_bundle: P
         response = handler(load_event(name))
         assert response["statusCode"] == 503, name
         assert json.loads(response["body"])["detail"] == f"model not loaded: {detail}"
+
+
+@pytest.fixture
+def function_log() -> Iterator[io.StringIO]:
+    """What the function's JSON log handler (Powertools, shared with the predictor loggers) writes."""
+    stream = io.StringIO()
+    handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(stream) for h in handlers]
+    yield stream
+    for handler, old in zip(handlers, previous, strict=True):
+        handler.setStream(old)
+
+
+def test_the_check_and_a_refusal_are_logged_as_json(
+    default_bundle: Path, tmp_path: Path, function_log: io.StringIO
+) -> None:
+    import_app(default_bundle)
+    import_app(tmp_path / "absent")
+    lines = [json.loads(line) for line in function_log.getvalue().splitlines()]
+    assert lines[0]["message"].startswith("reference predictions reproduced: 32 rows in ")
+    assert (lines[0]["level"], lines[0]["name"]) == ("INFO", "predictor.bundle")
+    assert lines[-1]["message"] == f"model bundle refused: model directory not found: {tmp_path / 'absent'}"
+    assert lines[-1]["level"] == "ERROR"
