@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from predictor.observability import logger
-from tests.conftest import import_app, load_event, production_handler
+from tests.conftest import Handler, import_app, load_event, production_handler
 
 
 def test_bundle_whose_reference_outputs_differ_is_never_served(default_bundle: Path, tmp_path: Path) -> None:
@@ -56,3 +56,12 @@ def test_the_check_and_a_refusal_are_logged_as_json(
     assert (lines[0]["level"], lines[0]["name"]) == ("INFO", "predictor.bundle")
     assert lines[-1]["message"] == f"model bundle refused: model directory not found: {tmp_path / 'absent'}"
     assert lines[-1]["level"] == "ERROR"
+
+
+def test_finite_inputs_that_overflow_the_model_get_a_422_not_a_500(handler: Handler) -> None:
+    # pytest turns warnings into errors: numpy's overflow warning must not escape as a 500 either.
+    event = load_event("rest-predict-single")
+    event["body"] = json.dumps({"features": [1e306] * 10})
+    response = handler(event)
+    assert response["statusCode"] == 422, response["body"]
+    assert json.loads(response["body"])["detail"].startswith("the model's prediction is not a finite number for row")

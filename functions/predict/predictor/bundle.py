@@ -250,7 +250,9 @@ class ModelBundle:
 
     def predict(self, rows: FloatMatrix) -> Prediction:
         # The request schema already refused NaN and infinities: sklearn need not scan every value again.
-        with sklearn.config_context(assume_finite=True):
+        # Finite inputs far out of range can still overflow (1e306 x a coefficient): numpy's warning is
+        # silenced because the outcome is checked right below and refused with a 422 that says so.
+        with sklearn.config_context(assume_finite=True), np.errstate(over="ignore", invalid="ignore"):
             predictions = self.model.predict(rows)
             probabilities = to_jsonable(self.model.predict_proba(rows)) if self.has_probabilities else None
         if self.manifest.task == "regression" and not np.all(np.isfinite(predictions)):
