@@ -91,13 +91,17 @@ image: engine $(VENV)/.stamp
 dev: $(VENV)/.stamp $(BUNDLE)/manifest.json
 	cd functions/predict && MODEL_DIR=$(abspath $(BUNDLE)) $(abspath $(BIN)/uvicorn) app:app --host 127.0.0.1 --port $(PORT)
 
+# sam local through tools/sam_local.py: Ctrl-C or SIGTERM (make passes its own on) stops SAM as Ctrl-C does
+# and removes any Lambda container it left running.
+SAM_LOCAL = $(BIN)/python tools/sam_local.py --sam $(SAM) --
+
 # sam local start-api in the python3.13 Lambda image; without a Docker engine, the same app under uvicorn.
 local: venv $(BUNDLE)/manifest.json
 	@if tools/docker-engine; then \
 		image=$$($(BIN)/python tools/lambda_image.py) || exit 1; \
 		PYTHON=$(abspath $(BIN)/python) $(SAM) build || exit 1; \
 		echo "make local: sam local start-api on http://127.0.0.1:$(PORT) in $$image (Ctrl-C stops it)"; \
-		exec $(SAM) local start-api --port $(PORT) --invoke-image "$$image" --skip-pull-image; \
+		exec $(SAM_LOCAL) local start-api --port $(PORT) --invoke-image "$$image" --skip-pull-image; \
 	else \
 		echo "make local: no Docker engine (see above): serving the same app with uvicorn instead"; \
 		exec $(MAKE) --no-print-directory dev; \
@@ -108,7 +112,7 @@ EVENT ?= rest-predict-single
 invoke: venv $(BUNDLE)/manifest.json
 	@tools/docker-engine
 	@image=$$($(BIN)/python tools/lambda_image.py) && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null && \
-		$(SAM) local invoke PredictFunction -e events/$(EVENT).json --invoke-image "$$image" --skip-pull-image
+		exec $(SAM_LOCAL) local invoke PredictFunction -e events/$(EVENT).json --invoke-image "$$image" --skip-pull-image
 
 # make expand CONFIG_ENV=prod: template.yaml as plain CloudFormation for that samconfig environment
 CONFIG_ENV ?= default
