@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,7 +14,6 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
-from mangum import Mangum
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -25,9 +24,8 @@ EVENTS = ROOT / "events"
 IRIS_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 import package_model  # noqa: E402  (layers/model, on pythonpath via pyproject)
-from predictor.api import create_app  # noqa: E402
-from predictor.bundle import load_or_error  # noqa: E402
-from predictor.settings import Settings  # noqa: E402
+from predictor.observability import logger  # noqa: E402
+from tests.utils import FakeLambdaContext  # noqa: E402
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -38,30 +36,7 @@ def event_names() -> list[str]:
     return sorted(p.stem for p in EVENTS.glob("*.json"))
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "PredictFunction"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:PredictFunction"
-    memory_limit_in_mb: int = 1769
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-    log_group_name: str = "/aws/lambda/PredictFunction"
-    log_stream_name: str = "2026/11/21/[$LATEST]abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
-
-
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def make_handler(model_dir: Path, max_batch_rows: int = 1000) -> Handler:
-    mangum = Mangum(create_app(Settings(model_dir, max_batch_rows), load_or_error(model_dir)), lifespan="off")
-
-    def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        return mangum(event, FakeLambdaContext())  # type: ignore[arg-type]
-
-    return invoke
 
 
 def package(out: Path, *args: str) -> Path:
@@ -99,6 +74,10 @@ def iris_bundle(tmp_path_factory: pytest.TempPathFactory, iris_estimator: Path) 
     )
 
 
+# The log keys (model_version) each imported app module left on the shared Powertools logger.
+_LOG_KEYS_AT_IMPORT: weakref.WeakKeyDictionary[ModuleType, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def import_app(model_dir: Path) -> ModuleType:
     """functions/predict/app.py imported afresh the way Lambda does, with MODEL_DIR pointing at the bundle."""
     # As Lambda runs it: MODEL_DIR at the bundle, AWS_LAMBDA_FUNCTION_NAME set (EMF metrics, no /metrics).
@@ -115,14 +94,18 @@ def import_app(model_dir: Path) -> ModuleType:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    _LOG_KEYS_AT_IMPORT[app] = dict(logger.get_current_keys())
     return app
 
 
-def production_handler(app_module: ModuleType) -> Handler:
+def production_handler(app_module: ModuleType, context: FakeLambdaContext | None = None) -> Handler:
     """The module's Lambda ``handler`` (event check, Powertools, Mangum) with a fake Lambda context."""
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        return app_module.handler(event, FakeLambdaContext())  # type: ignore[no-any-return]
+        # Each module runs in a process of its own on Lambda: its handler logs with the keys its import set,
+        # whichever app module was imported last into this one.
+        logger.append_keys(**_LOG_KEYS_AT_IMPORT[app_module])
+        return app_module.handler(event, context or FakeLambdaContext())  # type: ignore[no-any-return]
 
     return invoke
 
@@ -139,4 +122,4 @@ def handler(app_module: ModuleType) -> Handler:
 
 @pytest.fixture(scope="session")
 def iris_handler(iris_bundle: Path) -> Handler:
-    return make_handler(iris_bundle)
+    return production_handler(import_app(iris_bundle))

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi import FastAPI
+
+from predictor.api import create_app
+from predictor.bundle import BundleError, ModelBundle, load_or_error
+from predictor.observability import Telemetry
 from predictor.reference import ATOL, RTOL, worst_numeric
+from predictor.settings import Settings
 
 
 def assert_predictions_close(served: Any, expected: Any) -> None:
@@ -13,3 +27,59 @@ def assert_predictions_close(served: Any, expected: Any) -> None:
     (predictor/reference.py). Only answers computed inside one process are compared exactly."""
     deviation = worst_numeric(served, expected, RTOL, ATOL)
     assert deviation is None, f"predictions differ beyond the tolerance: {deviation}"
+
+
+@dataclass
+class FakeLambdaContext:
+    """What Powertools and the app read of a Lambda context. The only one in this process: the scripts that
+    test_load.py and test_sam_build.py run in another interpreter keep a minimal inline one."""
+
+    function_name: str = "PredictFunction"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:PredictFunction"
+    memory_limit_in_mb: int = 1769
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    log_group_name: str = "/aws/lambda/PredictFunction"
+    log_stream_name: str = "2026/11/21/[$LATEST]abcdef"
+    remaining_time_ms: int = 29_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_time_ms
+
+
+def rewrite_manifest(model_dir: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """``edit`` applied to the bundle's manifest.json in place (model.joblib, and so its sha256, untouched)."""
+    path = model_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+def refusal(model_dir: Path) -> str:
+    """Why ModelBundle.load refuses the bundle in ``model_dir`` (the test fails if it does not refuse it)."""
+    with pytest.raises(BundleError) as caught:
+        ModelBundle.load(model_dir)
+    return str(caught.value)
+
+
+def make_app(model_dir: Path, telemetry: Telemetry | None = None, **settings: Any) -> FastAPI:
+    """The app over the bundle in ``model_dir``, as create_app builds it, with ``Settings(model_dir, **settings)``
+    (for TestClient; Lambda events go through the production handler: tests/conftest.py)."""
+    return create_app(Settings(model_dir, **settings), load_or_error(model_dir), telemetry)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on at this moment."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served_by(proc: subprocess.Popen[bytes], url: str) -> Iterator[str]:
+    """``url``, served by the server process ``proc`` until the block ends; then ``proc`` is stopped and reaped."""
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 import joblib
 import numpy as np
@@ -14,17 +15,15 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
-from predictor.api import create_app
-from predictor.bundle import load_or_error
-from predictor.settings import Settings
-from tests.conftest import make_handler, package
+from tests.conftest import import_app, package, production_handler
+from tests.utils import FakeLambdaContext, make_app
 
 ROW = [float(v) for v in load_diabetes().data[0]]
 
 
 @pytest.fixture(scope="module")
 def client(default_bundle: Path) -> TestClient:
-    return TestClient(create_app(Settings(default_bundle, 50), load_or_error(default_bundle)))
+    return TestClient(make_app(default_bundle, max_batch_rows=50))
 
 
 def test_health_and_model_card(client: TestClient, default_bundle: Path) -> None:
@@ -109,7 +108,7 @@ def test_docs_without_a_stage_use_plain_paths(client: TestClient) -> None:
 def test_broken_bundle_answers_503_with_the_reason(default_bundle: Path, tmp_path: Path) -> None:
     broken = Path(shutil.copytree(default_bundle, tmp_path / "model"))
     (broken / "model.joblib").write_bytes(b"not the model")
-    client = TestClient(create_app(Settings(broken, 10), load_or_error(broken)))
+    client = TestClient(make_app(broken))
     health = client.get("/health")
     assert health.status_code == 503
     assert health.json()["status"] == "error"
@@ -121,7 +120,7 @@ def test_broken_bundle_answers_503_with_the_reason(default_bundle: Path, tmp_pat
 
 
 def test_missing_model_directory_is_named(tmp_path: Path) -> None:
-    handler = make_handler(tmp_path / "absent")
+    handler = production_handler(import_app(tmp_path / "absent"))
     event = {
         "resource": "/{proxy+}",
         "path": "/health",
@@ -144,7 +143,7 @@ def test_a_model_that_outputs_nan_is_not_served(tmp_path: Path) -> None:
     model.fit(x, np.sqrt(y))
     joblib.dump(model, tmp_path / "sqrt.joblib")
     bundle = package(tmp_path / "model", "--estimator", str(tmp_path / "sqrt.joblib"))
-    client = TestClient(create_app(Settings(bundle, 10), load_or_error(bundle)))
+    client = TestClient(make_app(bundle))
     negative = (-np.ones(10) * 10).tolist()
     response = client.post("/predict", json={"features": negative})
     assert response.status_code == 422
@@ -156,15 +155,14 @@ def test_a_model_that_outputs_nan_is_not_served(tmp_path: Path) -> None:
 
 
 def test_only_the_first_response_of_a_process_says_cold_start(default_bundle: Path) -> None:
-    client = TestClient(create_app(Settings(default_bundle, 10), load_or_error(default_bundle)))
+    client = TestClient(make_app(default_bundle))
     first, second = client.get("/health"), client.post("/predict", json={"features": ROW})
     assert first.headers["x-cold-start"] == "true"
     assert "x-cold-start" not in second.headers
 
 
 def test_cors_only_for_listed_origins(default_bundle: Path) -> None:
-    settings = Settings(default_bundle, 10, cors_allow_origins=("https://app.example.com",))
-    client = TestClient(create_app(settings, load_or_error(default_bundle)))
+    client = TestClient(make_app(default_bundle, cors_allow_origins=("https://app.example.com",)))
     preflight = {"origin": "https://app.example.com", "access-control-request-method": "POST",
                  "access-control-request-headers": "content-type,x-api-key"}  # fmt: skip
     allowed = client.options("/predict", headers=preflight)
@@ -175,7 +173,7 @@ def test_cors_only_for_listed_origins(default_bundle: Path) -> None:
     assert "access-control-allow-origin" not in denied.headers
     plain = client.post("/predict", json={"features": ROW}, headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in plain.headers
-    no_cors = TestClient(create_app(Settings(default_bundle, 10), load_or_error(default_bundle)))
+    no_cors = TestClient(make_app(default_bundle))
     assert "access-control-allow-origin" not in no_cors.post("/predict", json={"features": ROW}).headers
 
 
@@ -194,9 +192,8 @@ class CountedStatuses:
 
 def test_cors_preflights_carry_the_model_version_and_are_counted(default_bundle: Path) -> None:
     version = json.loads((default_bundle / "manifest.json").read_text())["version"]
-    settings = Settings(default_bundle, 10, cors_allow_origins=("https://app.example.com",))
     telemetry = CountedStatuses()
-    client = TestClient(create_app(settings, load_or_error(default_bundle), telemetry))
+    client = TestClient(make_app(default_bundle, telemetry, cors_allow_origins=("https://app.example.com",)))
     preflight = {"origin": "https://app.example.com", "access-control-request-method": "POST"}
     allowed = client.options("/predict", headers=preflight)
     denied = client.options("/predict", headers={**preflight, "origin": "https://evil.example"})
@@ -206,22 +203,14 @@ def test_cors_preflights_carry_the_model_version_and_are_counted(default_bundle:
     assert telemetry.statuses == [200, 400]  # answered by the CORS middleware, still observed
 
 
-def test_a_request_the_timeout_would_cut_off_is_refused(default_bundle: Path) -> None:
-    from tests.conftest import FakeLambdaContext
-
-    class Hurried(FakeLambdaContext):
-        def get_remaining_time_in_millis(self) -> int:
-            return 300
-
-    from mangum import Mangum
-
-    asgi = Mangum(create_app(Settings(default_bundle, 10), load_or_error(default_bundle)), lifespan="off")
+def test_a_request_the_timeout_would_cut_off_is_refused(app_module: ModuleType) -> None:
+    hurried = production_handler(app_module, FakeLambdaContext(remaining_time_ms=300))
     event = {
         "resource": "/{proxy+}", "path": "/predict", "httpMethod": "POST", "headers": {},
         "requestContext": {"path": "/prod/predict", "stage": "prod"},
         "body": json.dumps({"features": ROW}), "isBase64Encoded": False,
     }  # fmt: skip
-    response = asgi(event, Hurried())  # type: ignore[arg-type]
+    response = hurried(event)
     assert response["statusCode"] == 503
     assert "not enough time left in this invocation (300 ms < MIN_TIME_LEFT_MS=1000)" in response["body"]
-    assert asgi(event, FakeLambdaContext())["statusCode"] == 200  # type: ignore[arg-type]
+    assert production_handler(app_module)(event)["statusCode"] == 200

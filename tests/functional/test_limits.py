@@ -8,16 +8,14 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sklearn.datasets import load_diabetes, load_iris
 
-from predictor.api import create_app
-from predictor.bundle import load_or_error
-from predictor.settings import Settings
 from tests.conftest import Handler, load_event
+from tests.utils import make_app
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024  # synchronous invocation payload, bytes
 
 
 def test_body_over_the_cap_is_413_before_it_is_parsed(default_bundle: Path) -> None:
-    client = TestClient(create_app(Settings(default_bundle, 1000, max_body_bytes=2000), load_or_error(default_bundle)))
+    client = TestClient(make_app(default_bundle, max_body_bytes=2000))
     row = [float(v) for v in load_diabetes().data[0]]
     small = client.post("/predict", json={"instances": [row] * 5})
     assert small.status_code == 200

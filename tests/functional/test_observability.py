@@ -13,11 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.datasets import load_diabetes
 
-from predictor.api import create_app
-from predictor.bundle import load_or_error
 from predictor.observability import logger, metrics
-from predictor.settings import Settings
 from tests.conftest import Handler, load_event
+from tests.utils import make_app
 
 ROW = [float(v) for v in load_diabetes().data[0]]
 
@@ -74,7 +72,7 @@ def test_client_errors_are_counted(handler: Handler, capsys: pytest.CaptureFixtu
 
 
 def test_local_metrics_endpoint_in_prometheus_format(default_bundle: Path) -> None:
-    client = TestClient(create_app(Settings(default_bundle, 100), load_or_error(default_bundle)))
+    client = TestClient(make_app(default_bundle))
     version = client.get("/health").json()["model_version"]
     client.post("/predict", json={"instances": [ROW, ROW, ROW]})
     client.post("/predict", json={"features": [1]})
@@ -87,8 +85,7 @@ def test_local_metrics_endpoint_in_prometheus_format(default_bundle: Path) -> No
 
 
 def test_no_metrics_endpoint_on_lambda(default_bundle: Path) -> None:
-    settings = Settings(default_bundle, 100, on_lambda=True)
-    client = TestClient(create_app(settings, load_or_error(default_bundle)))
+    client = TestClient(make_app(default_bundle, on_lambda=True))
     try:
         assert client.get("/metrics").status_code == 404
     finally:

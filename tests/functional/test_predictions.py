@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
-from tests.conftest import IRIS_NAMES, ROOT, Handler, make_handler
+from tests.conftest import IRIS_NAMES, ROOT, Handler, import_app, production_handler
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 
@@ -126,7 +126,7 @@ def test_user_classifier_pipeline_packaged_with_make_model(kind: str, made_iris_
     assert manifest["feature_names"] == IRIS_NAMES
     assert manifest["classes"] == ["setosa", "versicolor", "virginica"]
     model = joblib.load(made_iris_bundle / "model.joblib")
-    handler = make_handler(made_iris_bundle)
+    handler = production_handler(import_app(made_iris_bundle))
     rows = load_iris().data
     named = [dict(zip(IRIS_NAMES, map(float, r), strict=True)) for r in rows[:40]]
     response = handler(BUILDERS[kind]("/predict", json.dumps({"instances": named})))

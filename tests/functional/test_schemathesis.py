@@ -13,16 +13,14 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 import package_model
-from predictor.api import create_app
-from predictor.bundle import load_or_error
-from predictor.settings import Settings
+from tests.utils import make_app
 
 # schemathesis parametrizes at import; its fixture loader does not work with pytest 9, so the app
 # (over the default model, packaged by the project's own packager) is built here.
 _BUNDLE = Path(tempfile.mkdtemp(prefix="schemathesis-")) / "model"
 with contextlib.redirect_stdout(io.StringIO()):
     assert package_model.main(["--out", str(_BUNDLE)]) == 0
-APP = create_app(Settings(_BUNDLE, 1000), load_or_error(_BUNDLE))
+APP = make_app(_BUNDLE)
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 CALLS: list[int] = []

@@ -12,12 +12,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from cfnlint.decode import cfn_yaml
 
 from tests.conftest import ROOT
+from tests.utils import free_port, served_by
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 BUNDLE = ROOT / "layers" / "model" / "model"
@@ -77,10 +79,10 @@ def lambda_image(docker_engine: None) -> str:
     return result.stdout.strip()
 
 
-def serve(model_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+@contextmanager
+def serve(model_dir: Path) -> Iterator[str]:
+    """The app over ``model_dir`` under uvicorn on a free loopback port: its base URL, until the block ends."""
+    port = free_port()
     uvicorn = Path(sys.executable).with_name("uvicorn")
     env = {**os.environ, "MODEL_DIR": str(model_dir), "POWERTOOLS_LOG_LEVEL": "WARNING"}
     env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
@@ -88,20 +90,22 @@ def serve(model_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         [str(uvicorn), "app:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
         cwd=ROOT / "functions" / "predict", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    with served_by(proc, f"http://127.0.0.1:{port}") as base:
+        wait_until_listening(port)
+        yield base
+
+
+def wait_until_listening(port: int) -> None:
     for _ in range(100):  # a TCP connect, not a request: the first response must go to the client
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, base
+                return
         time.sleep(0.1)
-    proc.kill()
     raise RuntimeError("uvicorn did not start")
 
 
 @pytest.fixture(scope="module")
 def server(default_bundle: Path) -> Iterator[str]:
     """The app under uvicorn on a free loopback port, with the default model."""
-    proc, base = serve(default_bundle)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serve(default_bundle) as base:
+        yield base

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,24 +12,21 @@ import pytest
 
 import client
 from tests.integration.conftest import serve
+from tests.utils import free_port
 
 
 @pytest.fixture(scope="module")
 def broken_server(default_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broken = Path(shutil.copytree(default_bundle, tmp_path_factory.mktemp("broken") / "model"))
     (broken / "model.joblib").write_bytes(b"tampered")
-    proc, base = serve(broken)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serve(broken) as base:
+        yield base
 
 
 @pytest.fixture
 def fresh_server(default_bundle: Path) -> Iterator[str]:
-    proc, base = serve(default_bundle)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serve(default_bundle) as base:
+        yield base
 
 
 def test_load_mode_reports_and_writes_json_and_plot(
@@ -74,8 +70,5 @@ def test_5xx_is_retried_then_reported(broken_server: str, capsys: pytest.Capture
 
 
 def test_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    assert client.main(["predict", "--url", f"http://127.0.0.1:{port}", "--retries", "0"]) == 2
+    assert client.main(["predict", "--url", f"http://127.0.0.1:{free_port()}", "--retries", "0"]) == 2
     assert "cannot reach" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import pytest
 import deploy_rehearsal
 import ops
 import samconfig
+from tests.utils import served_by
 
 pytestmark = [pytest.mark.build, pytest.mark.sam]
 
@@ -22,10 +23,8 @@ FAKE = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    proc, endpoint = deploy_rehearsal.start_moto()
-    yield endpoint
-    proc.terminate()
-    proc.wait(timeout=10)
+    with served_by(*deploy_rehearsal.start_moto()) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="module")

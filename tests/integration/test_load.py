@@ -64,6 +64,8 @@ def test_ten_thousand_requests_at_concurrency_32(server: str, default_bundle: Pa
     assert_predictions_close(answers, expected)  # another process: within the tolerance, NaN (no answer) never
 
 
+# Runs in a fresh interpreter, as Lambda runs the function: it keeps a minimal Lambda context of its own
+# (in this process, tests/utils.py FakeLambdaContext is the one).
 SOAK = """
 import contextlib, gc, io, json, os, sys, types
 import psutil

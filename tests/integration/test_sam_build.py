@@ -64,6 +64,8 @@ def test_every_source_file_has_python313_bytecode(built: Path) -> None:
     assert not stray, f"host bytecode shipped: {stray[:3]}"
 
 
+# Runs on CPython 3.13 (the host's or the Lambda image's) without the test tree: it keeps a minimal Lambda
+# context of its own (in this process, tests/utils.py FakeLambdaContext is the one).
 COLD_START = """
 import importlib.util, json, sys, time, types
 t0 = time.perf_counter()

@@ -8,7 +8,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import pytest
 from tests.conftest import ROOT, event_names, load_event
 from tests.functional.test_events import EXPECTED
 from tests.integration.conftest import BUNDLE, SAM, run_sam, sam_env
-from tests.utils import assert_predictions_close
+from tests.utils import assert_predictions_close, free_port
 
 pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
 
@@ -74,12 +73,6 @@ def test_sam_local_invoke(name: str, invoked: dict[str, dict[str, Any]]) -> None
         out = json.loads(response["body"])
         # The host's scikit-learn (cp311 wheels) vs the image's (cp313): equal within the tolerance.
         assert_predictions_close(out["predictions"] if "predictions" in out else [out["prediction"]], expected)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

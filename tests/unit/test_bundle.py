@@ -15,8 +15,9 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from predictor.bundle import RUNTIME_VERSIONS, BundleError, Manifest, ModelBundle, make_single_process
+from predictor.bundle import RUNTIME_VERSIONS, Manifest, ModelBundle, make_single_process
 from tests.conftest import package
+from tests.utils import refusal, rewrite_manifest
 
 
 @pytest.fixture
@@ -25,16 +26,7 @@ def bundle_copy(default_bundle: Path, tmp_path: Path) -> Path:
 
 
 def edit_manifest(model_dir: Path, **changes: Any) -> None:
-    path = model_dir / "manifest.json"
-    manifest = json.loads(path.read_text())
-    manifest.update(changes)
-    path.write_text(json.dumps(manifest))
-
-
-def refusal(model_dir: Path) -> str:
-    with pytest.raises(BundleError) as caught:
-        ModelBundle.load(model_dir)
-    return str(caught.value)
+    rewrite_manifest(model_dir, lambda manifest: manifest.update(changes))
 
 
 def test_default_bundle_loads_and_predicts_like_the_model(default_bundle: Path) -> None:

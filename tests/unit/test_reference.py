@@ -9,10 +9,10 @@ from typing import Any
 
 import joblib
 import numpy as np
-import pytest
 
-from predictor.bundle import BundleError, ModelBundle
+from predictor.bundle import ModelBundle
 from predictor.reference import ATOL, RTOL, Reference, compare, worst_numeric
+from tests.utils import refusal, rewrite_manifest
 
 
 def copy_of(bundle: Path, tmp_path: Path) -> Path:
@@ -21,16 +21,7 @@ def copy_of(bundle: Path, tmp_path: Path) -> Path:
 
 def edit_reference(model_dir: Path, edit: Any) -> None:
     """Change the stored reference (model.joblib and its sha256 stay valid)."""
-    path = model_dir / "manifest.json"
-    manifest = json.loads(path.read_text())
-    edit(manifest["reference"])
-    path.write_text(json.dumps(manifest))
-
-
-def refusal(model_dir: Path) -> str:
-    with pytest.raises(BundleError) as caught:
-        ModelBundle.load(model_dir)
-    return str(caught.value)
+    rewrite_manifest(model_dir, lambda manifest: edit(manifest["reference"]))
 
 
 def test_default_bundle_stores_held_out_rows_and_the_model_s_answers(default_bundle: Path) -> None:
