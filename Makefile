@@ -39,22 +39,26 @@ help:
 
 venv: $(VENV)/.stamp $(SAM_VENV)/.stamp
 
-$(VENV)/.stamp: requirements-dev.txt functions/predict/requirements.txt layers/model/requirements.txt
+# Each virtualenv also gets this project itself, editable and without dependencies: one import root
+# (app, predictor, tools) and the console commands of pyproject.toml, e.g. $(BIN)/package-model --help.
+$(VENV)/.stamp: requirements-dev.txt functions/predict/requirements.txt layers/model/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FLAGS) -r requirements-dev.txt
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
 
 # SAM CLI pins pydantic/boto3 ranges that clash with the function's: it gets a virtualenv of its own.
-$(SAM_VENV)/.stamp: requirements-sam.txt
+$(SAM_VENV)/.stamp: requirements-sam.txt pyproject.toml
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-sam.txt
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
 
 model: $(VENV)/.stamp
-	$(BIN)/python layers/model/package_model.py $(PACKAGE_ARGS)
+	$(BIN)/package-model $(PACKAGE_ARGS)
 
 $(BUNDLE)/manifest.json: | $(VENV)/.stamp
-	$(BIN)/python layers/model/package_model.py --out $(BUNDLE)
+	$(BIN)/package-model --out $(BUNDLE)
 
 lint: $(VENV)/.stamp
 	$(BIN)/ruff check .
@@ -86,19 +90,19 @@ engine:
 	tools/docker-engine
 
 image: engine $(VENV)/.stamp
-	$(BIN)/python tools/lambda_image.py
+	$(BIN)/lambda-image
 
 dev: $(VENV)/.stamp $(BUNDLE)/manifest.json
 	cd functions/predict && MODEL_DIR=$(abspath $(BUNDLE)) $(abspath $(BIN)/uvicorn) app:app --host 127.0.0.1 --port $(PORT)
 
-# sam local through tools/sam_local.py: Ctrl-C or SIGTERM (make passes its own on) stops SAM as Ctrl-C does
+# sam local through sam-local (tools/sam_local.py): Ctrl-C or SIGTERM (make passes its own on) stops SAM as Ctrl-C does
 # and removes any Lambda container it left running.
-SAM_LOCAL = $(BIN)/python tools/sam_local.py --sam $(SAM) --
+SAM_LOCAL = $(BIN)/sam-local --sam $(SAM) --
 
 # sam local start-api in the python3.13 Lambda image; without a Docker engine, the same app under uvicorn.
 local: venv $(BUNDLE)/manifest.json
 	@if tools/docker-engine; then \
-		image=$$($(BIN)/python tools/lambda_image.py) || exit 1; \
+		image=$$($(BIN)/lambda-image) || exit 1; \
 		PYTHON=$(abspath $(BIN)/python) $(SAM) build || exit 1; \
 		echo "make local: sam local start-api on http://127.0.0.1:$(PORT) in $$image (Ctrl-C stops it)"; \
 		exec $(SAM_LOCAL) local start-api --port $(PORT) --invoke-image "$$image" --skip-pull-image; \
@@ -111,33 +115,33 @@ local: venv $(BUNDLE)/manifest.json
 EVENT ?= rest-predict-single
 invoke: venv $(BUNDLE)/manifest.json
 	@tools/docker-engine
-	@image=$$($(BIN)/python tools/lambda_image.py) && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null && \
+	@image=$$($(BIN)/lambda-image) && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null && \
 		exec $(SAM_LOCAL) local invoke PredictFunction -e events/$(EVENT).json --invoke-image "$$image" --skip-pull-image
 
 # make expand CONFIG_ENV=prod: template.yaml as plain CloudFormation for that samconfig environment
 CONFIG_ENV ?= default
 expand: $(SAM_VENV)/.stamp
-	$(SAM_VENV)/bin/python tools/expand_template.py --config-env $(CONFIG_ENV)
+	$(SAM_VENV)/bin/expand-template --config-env $(CONFIG_ENV)
 
 # make deploy-rehearsal CONFIG_ENV=prod: sam package + sam deploy against a moto server on loopback
 deploy-rehearsal: build
-	$(BIN)/python tools/deploy_rehearsal.py --config-env $(CONFIG_ENV)
+	$(BIN)/deploy-rehearsal --config-env $(CONFIG_ENV)
 
 # The benchmark against the seed's architectures (docs/benchmarks.md); wrk is the load generator.
 bench: venv $(BUNDLE)/manifest.json
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
 		|| { echo "make bench: needs wrk (apt-get install wrk / brew install wrk)"; exit 1; }
-	-tools/docker-engine && $(BIN)/python tools/lambda_image.py >/dev/null && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null
-	$(BIN)/python bench/run.py
+	-tools/docker-engine && $(BIN)/lambda-image >/dev/null && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null
+	$(BIN)/bench
 
 bench-cold: build image
-	$(BIN)/python tools/bench_cold_start.py
+	$(BIN)/bench-cold-start
 
 bench-handler: $(VENV)/.stamp $(BUNDLE)/manifest.json
-	$(BIN)/python tools/bench_handler.py
+	$(BIN)/bench-handler
 
 events: venv
-	$(BIN)/python tools/make_events.py
+	$(BIN)/make-events
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 IRIS_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
-import package_model  # noqa: E402  (layers/model, on pythonpath via pyproject)
 from predictor.observability import logger  # noqa: E402
 from tests.utils import FakeLambdaContext  # noqa: E402
+from tools import package_model  # noqa: E402
 
 
 def load_event(name: str) -> dict[str, Any]:

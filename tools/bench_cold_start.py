@@ -1,6 +1,6 @@
 """Cold start inside the python3.13 Lambda container vs a bare ``import sklearn; joblib.load(...)``.
 
-    .venv/bin/python tools/bench_cold_start.py [--runs 5] [--build-dir .aws-sam/build]   # or: make bench-cold
+    .venv/bin/bench-cold-start [--runs 5] [--build-dir .aws-sam/build]   # or: make bench-cold
 
 Both are timed from `docker run` to done, in the same image with the same layer mounted at /opt:
 - cold start: the Lambda runtime interface emulator (shipped inside SAM CLI) starts
@@ -100,7 +100,7 @@ def main() -> int:
     image = (
         args.image
         or subprocess.run(
-            [sys.executable, str(ROOT / "tools" / "lambda_image.py")], check=True, capture_output=True, text=True
+            [sys.executable, "-m", "tools.lambda_image"], check=True, capture_output=True, text=True
         ).stdout.strip()
     )
     event = (ROOT / "events" / "rest-predict-single.json").read_bytes()

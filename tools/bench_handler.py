@@ -1,6 +1,6 @@
 """Warm in-process latency of the Lambda handler vs bare ``model.predict``, measured in one run.
 
-    .venv/bin/python tools/bench_handler.py [--model-dir layers/model/model] [--n 2000]
+    .venv/bin/bench-handler [--model-dir layers/model/model] [--n 2000]
 
 Prints p50/p90/p99 per call for: one REST API event through ``app.handler`` (Mangum + FastAPI +
 validation + predict + JSON), and ``model.predict`` on the same row as a float array; the same for a
@@ -24,7 +24,6 @@ from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTION = ROOT / "functions" / "predict"
 
 
 def event(body: str) -> dict[str, Any]:
@@ -56,7 +55,7 @@ def pct(values: list[float], q: float) -> float:
 
 def cold_import(model_dir: Path, runs: int) -> list[float]:
     code = "import time; t=time.perf_counter(); import app; print(time.perf_counter()-t)"
-    env = {**os.environ, "MODEL_DIR": str(model_dir), "PYTHONPATH": str(FUNCTION)}
+    env = {**os.environ, "MODEL_DIR": str(model_dir)}
     return [float(subprocess.check_output([sys.executable, "-c", code], env=env, text=True)) for _ in range(runs)]
 
 
@@ -68,7 +67,6 @@ def main() -> int:
     os.environ["MODEL_DIR"] = str(args.model_dir)
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "PredictFunction"  # as on Lambda: EMF metrics
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # keep the figures readable
-    sys.path.insert(0, str(FUNCTION))
     import numpy as np
 
     import app

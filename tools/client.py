@@ -1,8 +1,8 @@
 """Call the prediction endpoint, once or under load.
 
-    .venv/bin/python tools/client.py predict --url http://127.0.0.1:3000 --features 0.03,0.05,...
-    .venv/bin/python tools/client.py predict --stack sklearn-inference-prod --api-key-id <id> --body req.json
-    .venv/bin/python tools/client.py load --url http://127.0.0.1:3000 -n 2000 -c 8 --rows 100 \\
+    .venv/bin/predict-client predict --url http://127.0.0.1:3000 --features 0.03,0.05,...
+    .venv/bin/predict-client predict --stack sklearn-inference-prod --api-key-id <id> --body req.json
+    .venv/bin/predict-client load --url http://127.0.0.1:3000 -n 2000 -c 8 --rows 100 \\
         [--out result.json] [--plot latency.png]
 
 The URL is the API's base (the stack's ``ApiUrl`` output, or http://127.0.0.1:3000 locally);
@@ -81,8 +81,7 @@ def resolve_url(args: argparse.Namespace) -> str:
     else:
         import boto3
 
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from ops import OpsError, stack_outputs
+        from tools.ops import OpsError, stack_outputs
 
         try:
             base = stack_outputs(boto3.client("cloudformation"), args.stack)["ApiUrl"]

@@ -1,6 +1,6 @@
 """Rehearse `sam deploy` against a moto server on loopback: no AWS account, no network.
 
-    .venv/bin/python tools/deploy_rehearsal.py [--config-env default|prod] [--endpoint http://localhost:5005]
+    .venv/bin/deploy-rehearsal [--config-env default|prod] [--endpoint http://localhost:5005]
         [--build-dir .aws-sam/build]      # or: make deploy-rehearsal
 
 Starts ``moto_server`` on a free port unless ``--endpoint`` is given, then:
@@ -32,10 +32,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from tools.samconfig import SamConfigError, deploy_settings
 
-from samconfig import SamConfigError, deploy_settings  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
@@ -175,7 +174,7 @@ def rehearse(config_env: str, build_dir: Path, endpoint: str, keep: Path | None 
         packaged, expanded = Path(tmp) / "packaged.yaml", Path(tmp) / "expanded.json"
         run([str(SAM), "package", "-t", str(build_dir / "template.yaml"), "--s3-bucket", BUCKET,
              "--output-template-file", str(packaged)], env)  # fmt: skip
-        run([str(SAM_PYTHON), str(ROOT / "tools" / "expand_template.py"), "--template", str(packaged),
+        run([str(SAM_PYTHON), "-m", "tools.expand_template", "--template", str(packaged),
              "--config-env", config_env, "--out", str(expanded)], env)  # fmt: skip
         template = moto_compat(json.loads(expanded.read_text()))
         expanded.write_text(json.dumps(template))

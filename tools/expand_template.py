@@ -1,6 +1,6 @@
 """Expand template.yaml (the SAM transform) to plain CloudFormation, offline, with samtranslator.
 
-    .venv-sam/bin/python tools/expand_template.py [--config-env prod] [--template template.yaml]
+    .venv-sam/bin/expand-template [--config-env prod] [--template template.yaml]
         [--parameter-overrides "K=V K2=V2"] [--out expanded.json]
 
 Runs in the SAM CLI's virtualenv (samtranslator lives there). Parameter values come from the
@@ -22,7 +22,7 @@ from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from samconfig import SamConfigError, deploy_settings, parse_overrides  # tools/ (this script's folder)
+from tools.samconfig import SamConfigError, deploy_settings, parse_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO_REGION := "us-east-1")  # samtranslator asks boto for one

@@ -3,7 +3,7 @@
 Used by the SAM ``BuildMethod: makefile`` recipes of the function and the layer, so plain
 ``sam build`` (no container) produces the same artifact on this machine and on a laptop:
 
-    python3 tools/lambda_build.py --requirements REQ --target DIR [--prune] [--manifest MODEL_DIR/manifest.json]
+    python -m tools.lambda_build --requirements REQ --target DIR [--prune] [--manifest MODEL_DIR/manifest.json]
 
 1. The host's pip downloads wheels for CPython 3.13 on manylinux <= 2.28 (Lambda's Amazon Linux 2023
    has glibc 2.34; wheels tagged above it would import here and fail there), ``--no-compile``
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import re
 import shutil
@@ -32,17 +31,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-RUNTIME_VERSION = "3.13"
-PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"]
+from predictor.manifest import LIBRARY_NAMES, BundleError, check_versions, read_manifest
+from tools.lambda_platform import PYTHON_VERSION, pip_install_command
+
 PRUNE_DIRS = {"tests", "__pycache__"}  # test suites; stale host bytecode
 PRUNE_SUFFIXES = {".pyx", ".pxd", ".pxi", ".c", ".cpp", ".h", ".hpp", ".f", ".f90"}
-# manifest key -> distribution name in the requirements
-MANIFEST_PINS = {
-    "sklearn_version": "scikit-learn",
-    "numpy_version": "numpy",
-    "scipy_version": "scipy",
-    "joblib_version": "joblib",
-}
 
 
 class BuildError(RuntimeError):
@@ -82,14 +75,7 @@ def installed(target: Path) -> dict[str, str]:
 
 
 def pip_install(requirements: Path, target: Path) -> None:
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    # The target is a fresh folder: conflicts with whatever the host Python has installed are irrelevant.
-    cmd += ["--no-warn-conflicts", "--root-user-action=ignore"]
-    cmd += ["--no-compile", "--only-binary=:all:", "--implementation", "cp", "--python-version", RUNTIME_VERSION]
-    for platform in PLATFORMS:
-        cmd += ["--platform", platform]
-    cmd += ["--target", str(target), "--upgrade", "-r", str(requirements)]
-    subprocess.run(cmd, check=True)
+    subprocess.run([*pip_install_command(requirements, target), "--upgrade"], check=True)
 
 
 def check_closed(pins: dict[str, str], have: dict[str, str]) -> None:
@@ -108,16 +94,16 @@ def check_closed(pins: dict[str, str], have: dict[str, str]) -> None:
 
 
 def check_manifest(manifest_path: Path, pins: dict[str, str]) -> None:
+    """The bundle's libraries must be the versions the layer pins (the contract's own version check)."""
     if not manifest_path.is_file():
         raise BuildError(f"no model bundle: {manifest_path} is missing - run `make model` first")
-    manifest = json.loads(manifest_path.read_text())
-    wrong = [
-        f"{dist}: model saved with {manifest.get(key)}, layer pins {pins.get(dist)}"
-        for key, dist in MANIFEST_PINS.items()
-        if manifest.get(key) != pins.get(dist)
-    ]
-    if wrong:
-        raise BuildError("the model bundle does not match the layer's pins: " + "; ".join(wrong))
+    try:
+        manifest = read_manifest(manifest_path.parent)
+        check_versions(
+            manifest, {key: pins.get(canonical(dist), "unpinned") for key, dist in LIBRARY_NAMES.items()}, "layer pin"
+        )
+    except BundleError as exc:
+        raise BuildError(f"the model bundle does not match the layer's pins: {exc}") from None
 
 
 def prune(target: Path) -> int:
@@ -148,16 +134,16 @@ def _runs_313(candidate: str) -> bool:
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return out.returncode == 0 and out.stdout.strip() == RUNTIME_VERSION
+    return out.returncode == 0 and out.stdout.strip() == PYTHON_VERSION
 
 
 def find_python313() -> str | None:
-    candidates = [os.environ.get("LAMBDA_PYTHON", ""), shutil.which(f"python{RUNTIME_VERSION}") or ""]
+    candidates = [os.environ.get("LAMBDA_PYTHON", ""), shutil.which(f"python{PYTHON_VERSION}") or ""]
     pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    pattern = f"{pyenv_root}/versions/{RUNTIME_VERSION}*/bin/python{RUNTIME_VERSION}"
+    pattern = f"{pyenv_root}/versions/{PYTHON_VERSION}*/bin/python{PYTHON_VERSION}"
     candidates += sorted(glob.glob(pattern), reverse=True)
-    candidates += sorted(glob.glob(f"/usr/bin/python{RUNTIME_VERSION}")) + sorted(
-        glob.glob(f"/usr/local/bin/python{RUNTIME_VERSION}")
+    candidates += sorted(glob.glob(f"/usr/bin/python{PYTHON_VERSION}")) + sorted(
+        glob.glob(f"/usr/local/bin/python{PYTHON_VERSION}")
     )
     for candidate in candidates:
         if candidate and _runs_313(candidate):
@@ -169,9 +155,7 @@ def image_with_python313() -> str | None:
     """The local python3.13 Lambda image (tools/lambda_image.py), if one exists and an engine runs."""
     if not shutil.which("docker"):
         return None
-    which = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("lambda_image.py")), "--which"], capture_output=True, text=True
-    )
+    which = subprocess.run([sys.executable, "-m", "tools.lambda_image", "--which"], capture_output=True, text=True)
     return which.stdout.strip() or None if which.returncode == 0 else None
 
 
@@ -185,13 +169,13 @@ def compile_bytecode(target: Path, prefix: str) -> None:
         image = image_with_python313()
         if image is None:
             raise BuildError(
-                f"no CPython {RUNTIME_VERSION} to compile bytecode for the Lambda runtime: install "
-                f"python{RUNTIME_VERSION} (e.g. `pyenv install {RUNTIME_VERSION}`), point LAMBDA_PYTHON at one, "
+                f"no CPython {PYTHON_VERSION} to compile bytecode for the Lambda runtime: install "
+                f"python{PYTHON_VERSION} (e.g. `pyenv install {PYTHON_VERSION}`), point LAMBDA_PYTHON at one, "
                 "or run `make image` so the python3.13 Lambda image can compile it"
             )
         user = f"{os.getuid()}:{os.getgid()}"
         cmd = ["docker", "run", "--rm", "--network", "none", "-u", user, "-v", f"{target.resolve()}:/build"]
-        cmd += ["--entrypoint", f"python{RUNTIME_VERSION}", image, *compile_args]
+        cmd += ["--entrypoint", f"python{PYTHON_VERSION}", image, *compile_args]
         cmd += ["-s", "/build", "-p", prefix, "/build"]
         where = f"{image} (docker)"
     result = subprocess.run(cmd, capture_output=True, text=True)

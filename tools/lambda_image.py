@@ -27,13 +27,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools.lambda_platform import PLATFORMS, PYTHON_VERSION, RUNTIME, pip_install_command
+
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE_DIR = ROOT / "images" / "python3.13"
-OFFICIAL = "public.ecr.aws/lambda/python:3.13"
-SUITE = "trixie"
-PACKAGES = ["python3", "python3.13"]
-REPO_PREFIX = "sklearn-serverless/python3.13-debian"
-PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"]
+RECIPE_DIR = ROOT / "images" / RUNTIME
+OFFICIAL = f"public.ecr.aws/lambda/python:{PYTHON_VERSION}"
+SUITE = "trixie"  # Debian's release whose python3 is Lambda's PYTHON_VERSION
+PACKAGES = ["python3", RUNTIME]
+REPO_PREFIX = f"sklearn-serverless/{RUNTIME}-debian"
 IMPORT_CHANGES = [
     "ENV LANG=C.UTF-8",
     "ENV LAMBDA_TASK_ROOT=/var/task",
@@ -112,18 +113,14 @@ def build_local(name: str) -> None:
             raise ImageError(f"debootstrap failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
         runtime = rootfs / "var" / "runtime"
         runtime.mkdir(parents=True, exist_ok=True)
-        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
-        pip += ["--no-warn-conflicts", "--root-user-action=ignore", "--only-binary=:all:", "--implementation", "cp"]
-        pip += ["--python-version", "3.13", *[f"--platform={p}" for p in PLATFORMS]]
-        pip += ["--target", str(runtime), "-r", str(RECIPE_DIR / "requirements.txt")]
-        subprocess.run(pip, check=True)
+        subprocess.run(pip_install_command(RECIPE_DIR / "requirements.txt", runtime), check=True)
         shutil.copy2(RECIPE_DIR / "bootstrap", runtime / "bootstrap")
         (runtime / "bootstrap").chmod(0o755)
         for folder in ("var/task", "opt", "tmp"):
             (rootfs / folder).mkdir(parents=True, exist_ok=True)
         # The runtime's own modules get bytecode too (as the managed runtime ships it).
         subprocess.run(
-            ["chroot", str(rootfs), "python3.13", "-m", "compileall", "-q", "/var/runtime"],
+            ["chroot", str(rootfs), RUNTIME, "-m", "compileall", "-q", "/var/runtime"],
             check=True,
             capture_output=True,
         )

@@ -1,11 +1,11 @@
 """Operate a deployed stack: find its endpoint, publish a new model bundle, show and change scaling.
 
-    .venv/bin/python tools/ops.py --help
-    .venv/bin/python tools/ops.py endpoint --stack sklearn-inference-prod
-    .venv/bin/python tools/ops.py publish-model --stack sklearn-inference-prod --bucket my-bundles \\
+    .venv/bin/model-ops --help
+    .venv/bin/model-ops endpoint --stack sklearn-inference-prod
+    .venv/bin/model-ops publish-model --stack sklearn-inference-prod --bucket my-bundles \\
         [--bundle layers/model/model] [--layer-python .aws-sam/build/ModelLayer/python]
-    .venv/bin/python tools/ops.py scaling show --stack sklearn-inference-prod
-    .venv/bin/python tools/ops.py scaling set --stack sklearn-inference-prod [--reserved N | --unreserved]
+    .venv/bin/model-ops scaling show --stack sklearn-inference-prod
+    .venv/bin/model-ops scaling set --stack sklearn-inference-prod [--reserved N | --unreserved]
         [--min N] [--max N] [--schedule NAME CRON MIN MAX] [--remove-schedule NAME]
 
 Credentials and region come from the usual AWS settings (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...).
@@ -31,12 +31,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions" / "predict"))
-sys.path.insert(0, str(ROOT / "tools"))
+from predictor.manifest import MANIFEST_FILE, BundleError, manifest_dict, verified_artifact
+from tools.lambda_build import BuildError, check_manifest, read_pins
 
-from lambda_build import BuildError, check_manifest, read_pins  # noqa: E402
-from predictor.bundle import MANIFEST_FILE, BundleError, manifest_dict, verified_artifact  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ALIAS = "live"
 DIMENSION = "lambda:function:ProvisionedConcurrency"

@@ -14,9 +14,9 @@ from typing import Any
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from mangum import Mangum
 
-from predictor.api import create_app, malformed_event
+from predictor.api import create_app
 from predictor.bundle import load_or_error
-from predictor.events import check_event
+from predictor.events import check_event, malformed_event
 from predictor.observability import logger, metrics
 from predictor.settings import Settings
 

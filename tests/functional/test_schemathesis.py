@@ -12,8 +12,8 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-import package_model
 from tests.utils import make_app
+from tools import package_model
 
 # schemathesis parametrizes at import; its fixture loader does not work with pytest 9, so the app
 # (over the default model, packaged by the project's own packager) is built here.

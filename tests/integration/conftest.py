@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx2
 import pytest
 from cfnlint.decode import cfn_yaml
 
@@ -50,6 +51,37 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def lambda_containers() -> set[str]:
+    """Every container SAM started for a Lambda function (running or not) on this engine."""
+    result = subprocess.run(
+        ["docker", "ps", "-aq", "--no-trunc", "--filter", "label=sam.cli.container.type=lambda"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(result.stdout.split())
+
+
+def wait_for_health(proc: subprocess.Popen[bytes], base: str, log: Path, deadline_s: float = 300) -> None:
+    """Until ``base``/health answers 200 (a first cold start on a slow, loaded machine can take minutes);
+    fails at once, with the log's tail, when the process ended, the bundle was refused (503) or the
+    function keeps failing (10 server errors in a row: it does not even import)."""
+    deadline, errors = time.monotonic() + deadline_s, 0
+    while True:
+        status = 0
+        try:
+            status = httpx2.get(f"{base}/health", timeout=30).status_code
+            if status == 200:
+                return
+            errors = errors + 1 if status >= 500 else 0
+        except httpx2.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline or status == 503 or errors >= 10:
+            pytest.fail(f"{base} did not serve /health (last status {status}):\n{log.read_text()[-3000:]}")
+        time.sleep(1)
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`sam build` of template.yaml into a temp build dir (function + model layer)."""
@@ -70,9 +102,7 @@ def docker_engine() -> None:
 
 @pytest.fixture(scope="session")
 def lambda_image(docker_engine: None) -> str:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "lambda_image.py")], capture_output=True, text=True, timeout=900
-    )
+    result = subprocess.run([sys.executable, "-m", "tools.lambda_image"], capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         unavailable(f"no python3.13 Lambda image: {result.stderr.strip()[-500:]}")
     sys.stderr.write(result.stderr)

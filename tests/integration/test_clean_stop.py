@@ -23,26 +23,15 @@ import httpx2
 import pytest
 
 from tests.conftest import ROOT, load_event
-from tests.integration.conftest import sam_env
+from tests.integration.conftest import lambda_containers, sam_env, wait_for_health
+from tests.utils import free_port
 
 pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
 
 # make local serves from the repository's build; other `sam local` runs on the same engine (other tests,
 # other checkouts) mount other folders, and their containers are none of this test's business.
 CODE_DIR = ROOT / ".aws-sam" / "build"
-SERVE_TIMEOUT = 600  # sam build, then a first cold start, on a slow, loaded machine
 STOP_TIMEOUT = 180  # the wrapper gives SAM 60 s, then kills it and removes what it left
-
-
-def lambda_containers() -> set[str]:
-    result = subprocess.run(
-        ["docker", "ps", "-aq", "--no-trunc", "--filter", "label=sam.cli.container.type=lambda"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return set(result.stdout.split())
 
 
 def from_this_repo(ids: set[str]) -> set[str]:
@@ -58,32 +47,9 @@ def from_this_repo(ids: set[str]) -> set[str]:
     return mine
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def make_env() -> dict[str, str]:
     """sam_env() without an outer make's flags (pytest may run under `make test`): a new user's shell."""
     return {k: v for k, v in sam_env().items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}}
-
-
-def wait_for_health(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline, errors = time.monotonic() + SERVE_TIMEOUT, 0
-    while True:
-        status = 0
-        try:
-            status = httpx2.get(f"{base}/health", timeout=30).status_code
-            if status == 200:
-                return
-            errors = errors + 1 if status >= 500 else 0
-        except httpx2.HTTPError:
-            pass
-        # 503: the function refused its bundle; 502s in a row: it does not even import. No point waiting.
-        if proc.poll() is not None or time.monotonic() > deadline or status == 503 or errors >= 10:
-            pytest.fail(f"make local did not serve /health:\n{log.read_text()[-3000:]}")
-        time.sleep(1)
 
 
 def serving(port: int) -> bool:
@@ -115,7 +81,7 @@ def make_local(lambda_image: str, tmp_path: Path) -> Iterator[tuple[subprocess.P
         )  # fmt: skip
     started = time.monotonic()
     try:
-        wait_for_health(proc, f"http://127.0.0.1:{port}", log)
+        wait_for_health(proc, f"http://127.0.0.1:{port}", log, deadline_s=600)  # sam build included
         predict = httpx2.post(f"http://127.0.0.1:{port}/predict", content=load_event("rest-predict-single")["body"])
         assert predict.status_code == 200, predict.text
         print(f"\nmake local: serving after {time.monotonic() - started:.0f} s (sam build included)")
@@ -181,7 +147,7 @@ def test_wrapper_removes_only_what_sam_left(lambda_image: str, tmp_path: Path) -
     fake.write_text(FAKE_SAM)
     fake.chmod(0o755)
     older = start_container(lambda_image)  # there before the wrapper starts: must survive
-    wrapper = [sys.executable, str(ROOT / "tools" / "sam_local.py"), "--sam", str(fake), "--"]
+    wrapper = [sys.executable, "-m", "tools.sam_local", "--sam", str(fake), "--"]
     proc = subprocess.Popen([*wrapper, lambda_image, str(cidfile)], cwd=ROOT, start_new_session=True)
     try:
         deadline = time.monotonic() + 300

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import client
 from tests.integration.conftest import serve
 from tests.utils import free_port
+from tools import client
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-import deploy_rehearsal
-import ops
-import samconfig
 from tests.utils import served_by
+from tools import deploy_rehearsal, ops, samconfig
 
 pytestmark = [pytest.mark.build, pytest.mark.sam]
 

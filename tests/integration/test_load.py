@@ -92,8 +92,7 @@ def test_memory_does_not_grow_over_50000_invocations(default_bundle: Path) -> No
     names = ["rest-predict-single", "rest-predict-batch", "http-predict-single", "alb-predict-single",
              "rest-bad-nan", "rest-bad-malformed-json", "rest-health", "rest-not-found"]  # fmt: skip
     events = [str(ROOT / "events" / f"{name}.json") for name in names]
-    env = {**os.environ, "MODEL_DIR": str(default_bundle), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction",
-           "PYTHONPATH": str(ROOT / "functions" / "predict")}  # fmt: skip
+    env = {**os.environ, "MODEL_DIR": str(default_bundle), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"}
     result = subprocess.run(
         [sys.executable, "-c", SOAK, "50000", *events], env=env, capture_output=True, text=True, timeout=600
     )

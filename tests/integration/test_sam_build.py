@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, load_event
+from tests.conftest import load_event
 from tests.integration.conftest import BUNDLE, run_sam
 from tests.utils import assert_predictions_close
-
-sys.path.insert(0, str(ROOT / "tools"))
-from lambda_build import find_python313, image_with_python313
+from tools.lambda_build import find_python313, image_with_python313
 
 pytestmark = [pytest.mark.build, pytest.mark.sam]
 

@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import ROOT, event_names, load_event
 from tests.functional.test_events import EXPECTED
-from tests.integration.conftest import BUNDLE, SAM, run_sam, sam_env
+from tests.integration.conftest import BUNDLE, SAM, lambda_containers, run_sam, sam_env, wait_for_health
 from tests.utils import assert_predictions_close, free_port
 
 pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
@@ -77,6 +77,9 @@ def test_sam_local_invoke(name: str, invoked: dict[str, dict[str, Any]]) -> None
 
 @pytest.fixture(scope="session")
 def start_api(built: Path, lambda_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`sam local start-api` on the build, stopped as Ctrl-C does (SIGINT to its group; SIGTERM, what make
+    local's wrapper turns into that, is tests/integration/test_clean_stop.py's): no container may be left."""
+    before = lambda_containers()
     port = free_port()
     log = tmp_path_factory.mktemp("start-api") / "sam.log"
     args = ["local", "start-api", "-t", str(built / "template.yaml"), "--port", str(port)]
@@ -87,19 +90,7 @@ def start_api(built: Path, lambda_image: str, tmp_path_factory: pytest.TempPathF
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300  # a first cold start on a slow, loaded machine
-        while True:
-            try:
-                health = httpx2.get(f"{base}/health", timeout=30)
-                if health.status_code == 200:
-                    break
-                if health.status_code == 503:  # the function runs but refused its bundle: no point waiting
-                    pytest.fail(f"/health through sam local start-api: {health.text}")
-            except httpx2.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"sam local start-api did not serve /health:\n{log.read_text()[-3000:]}")
-            time.sleep(1)
+        wait_for_health(proc, base, log)
         yield base
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: SAM stops its containers
@@ -109,10 +100,7 @@ def start_api(built: Path, lambda_image: str, tmp_path_factory: pytest.TempPathF
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode is not None
-    leftover = subprocess.run(
-        ["docker", "ps", "-q", "--filter", "label=sam.cli.container.type=lambda"], capture_output=True, text=True
-    )
-    assert leftover.stdout.strip() == "", "sam local start-api left containers running"
+    assert lambda_containers() - before == set(), "sam local start-api left containers behind"
 
 
 def test_start_api_over_http(start_api: str) -> None:

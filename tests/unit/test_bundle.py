@@ -15,7 +15,8 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from predictor.bundle import RUNTIME_VERSIONS, Manifest, ModelBundle, make_single_process
+from predictor.bundle import RUNTIME_VERSIONS, ModelBundle, make_single_process
+from predictor.manifest import Manifest
 from tests.conftest import package
 from tests.utils import refusal, rewrite_manifest
 

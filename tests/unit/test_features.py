@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from predictor.features import RequestError, parse_request, to_matrix
+from predictor.errors import RequestError
+from predictor.features import parse_request, to_matrix
 
 NAMES = ["a", "b", "c"]
 

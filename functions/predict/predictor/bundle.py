@@ -1,6 +1,7 @@
 """The model bundle: ``model.joblib`` + ``manifest.json``, verified before a single byte is unpickled.
 
-Loading order (each step refuses the bundle with a message naming what is wrong):
+Loading order (each step refuses the bundle with a message naming what is wrong; steps 1-4 are the
+contract's own checks in predictor/manifest.py, which the build tools run too):
 1. the directory exists ("model directory not found: ...");
 2. ``manifest.json`` parses and has every required field ("manifest invalid: ...");
 3. the artifact's sha256 equals the manifest's ("sha256 mismatch: ..."): unpickling is code
@@ -16,43 +17,32 @@ Loading order (each step refuses the bundle with a message naming what is wrong)
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import sys
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import joblib
 import numpy as np
 import numpy.typing as npt
 import scipy
 import sklearn
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sklearn.exceptions import InconsistentVersionWarning
 
-from predictor.reference import Reference, compare
+from predictor.errors import PredictionError
+from predictor.manifest import BundleError, Manifest, check_versions, verified_artifact
+from predictor.reference import compare
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_FILE = "manifest.json"
-MANIFEST_FORMAT = 2  # 2: reference predictions (``reference``) are part of the bundle
-
-# Libraries whose exact version is part of the bundle's contract: manifest key -> runtime version.
+# The runtime's side of the version check (the manifest's side: predictor/manifest.py LIBRARY_NAMES).
 RUNTIME_VERSIONS: dict[str, str] = {
     "sklearn_version": sklearn.__version__,
     "numpy_version": np.__version__,
     "scipy_version": scipy.__version__,
     "joblib_version": joblib.__version__,
-}
-LIBRARY_NAMES = {
-    "sklearn_version": "scikit-learn",
-    "numpy_version": "numpy",
-    "scipy_version": "scipy",
-    "joblib_version": "joblib",
 }
 
 # sklearn warns on every call when a model fitted on a DataFrame gets a plain array; the function
@@ -62,68 +52,10 @@ warnings.filterwarnings("ignore", message="X does not have valid feature names",
 FloatMatrix = npt.NDArray[np.float64]
 
 
-class BundleError(RuntimeError):
-    """The bundle cannot be served; the message says why."""
-
-
-class PredictionError(RuntimeError):
-    """The model produced an output that must not be served (NaN, infinity): answered 422, never served."""
-
-
-class Manifest(BaseModel):
-    """What ``layers/model/package_model.py`` writes next to ``model.joblib``."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
-
-    format: int
-    name: str = Field(min_length=1)
-    version: str = Field(min_length=1)
-    task: Literal["regression", "classification"]
-    feature_names: list[str] = Field(min_length=1)
-    classes: list[int | float | str | bool] | None = None
-    has_probabilities: bool = False
-    artifact: str = "model.joblib"
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    sklearn_version: str
-    numpy_version: str
-    scipy_version: str
-    joblib_version: str
-    python_version: str
-    trained_at: str
-    metrics: dict[str, Any]
-    estimator: str | None = None
-    size_bytes: int | None = None
-    reference: Reference
-
-    @field_validator("format")
-    @classmethod
-    def _known_format(cls, value: int) -> int:
-        if value < MANIFEST_FORMAT:
-            raise ValueError(
-                f"format {value} predates reference predictions (format {MANIFEST_FORMAT}): "
-                "re-package the model with `make model`"
-            )
-        if value > MANIFEST_FORMAT:
-            raise ValueError(f"format {value} is newer than this function reads ({MANIFEST_FORMAT}): update it")
-        return value
-
-    @property
-    def n_features(self) -> int:
-        return len(self.feature_names)
-
-
 @dataclass(frozen=True)
 class Prediction:
     predictions: list[Any]
     probabilities: list[list[float]] | None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def to_jsonable(values: Any) -> list[Any]:
@@ -146,62 +78,6 @@ def make_single_process(estimator: Any) -> dict[str, Any]:
     return changed
 
 
-def read_manifest(model_dir: Path) -> Manifest:
-    if not model_dir.is_dir():
-        raise BundleError(f"model directory not found: {model_dir}")
-    path = model_dir / MANIFEST_FILE
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BundleError(f"manifest invalid: {path} is missing") from None
-    except OSError as exc:
-        raise BundleError(f"manifest invalid: cannot read {path}: {exc.strerror}") from None
-    try:
-        return Manifest.model_validate_json(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise BundleError(f"manifest invalid: {path}: {problems}") from None
-
-
-def verified_artifact(model_dir: Path) -> tuple[Manifest, Path]:
-    """Steps 1-3: the manifest, and the artifact whose sha256 it vouches for (nothing unpickled)."""
-    manifest = read_manifest(model_dir)
-    artifact = model_dir / manifest.artifact
-    if not artifact.is_file():
-        raise BundleError(f"model artifact not found: {artifact}")
-    try:
-        actual = sha256_of(artifact)
-    except OSError as exc:
-        raise BundleError(f"cannot read {artifact}: {exc.strerror}") from None
-    if actual != manifest.sha256:
-        raise BundleError(
-            f"sha256 mismatch: manifest says {manifest.sha256}, {artifact.name} has {actual}; "
-            "refusing to unpickle a file the manifest does not vouch for"
-        )
-    return manifest, artifact
-
-
-def check_versions(manifest: Manifest, runtime: dict[str, str] = RUNTIME_VERSIONS) -> None:
-    mismatches = [
-        f"{LIBRARY_NAMES[key]} bundle={getattr(manifest, key)} runtime={have}"
-        for key, have in runtime.items()
-        if getattr(manifest, key) != have
-    ]
-    if mismatches:
-        raise BundleError(
-            "library version mismatch: "
-            + "; ".join(mismatches)
-            + " (rebuild the layer with the versions the model was saved with, or re-package the model)"
-        )
-    saved_py = ".".join(manifest.python_version.split(".")[:2])
-    running_py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if saved_py != running_py:
-        # Pickles written by CPython 3.x load on later 3.y; recorded, not enforced.
-        logger.info("model saved with Python %s, serving with Python %s", saved_py, running_py)
-
-
 class ModelBundle:
     """A verified, loaded model and its manifest."""
 
@@ -215,7 +91,7 @@ class ModelBundle:
     @classmethod
     def load(cls, model_dir: Path) -> ModelBundle:
         manifest, artifact = verified_artifact(model_dir)
-        check_versions(manifest)
+        check_versions(manifest, RUNTIME_VERSIONS)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", InconsistentVersionWarning)
@@ -302,7 +178,3 @@ def load_or_error(model_dir: Path) -> LoadedBundle:
     except BundleError as exc:
         logger.error("model bundle refused: %s", exc)
         return LoadedBundle(bundle=None, error=str(exc))
-
-
-def manifest_dict(manifest: Manifest) -> dict[str, Any]:
-    return json.loads(manifest.model_dump_json())  # type: ignore[no-any-return]

@@ -3,13 +3,17 @@
 Mangum trusts the event: a mistyped field (``"httpMethod": []``) would reach the app and end as a
 500. These checks turn such events, and a body that is not the base64 it claims to be, into a 400
 that names the field. Two AWS event sources are refused on purpose, by name: CloudFront (Lambda@Edge)
-and VPC Lattice.
+and VPC Lattice. ``malformed_event`` is that 400, in the shape the event's source expects.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
+
+from predictor.middleware import MODEL_VERSION_HEADER
+from predictor.observability import logger
 
 
 class MalformedEvent(ValueError):
@@ -111,3 +115,37 @@ def check_event(event: Any) -> None:
         _check_rest_or_alb(event)
     _string_map(event.get("headers"), "headers")
     _check_body(event)
+
+
+def _event_problem(exc: Exception) -> str:
+    """The client-facing detail for an event the handler refused: the source or the body when it is
+    one of those, else why the event is not an API Gateway or ALB request."""
+    if isinstance(exc, UnservedEventSource):
+        return str(exc)
+    if isinstance(exc, MalformedBody):
+        return f"malformed event: {exc}"
+    reason = f"{type(exc).__name__}: {exc}"[:300]
+    return f"malformed event: not an API Gateway (REST or HTTP API) or ALB request ({reason})"
+
+
+def _wants_multi_value_headers(event: Any) -> bool:
+    """An ALB target group with multi-value headers on sends ``multiValueHeaders`` and must get them back,
+    not ``headers`` (Mangum's ALB handler decides the same way); API Gateway accepts ``headers``."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    return isinstance(context, dict) and "elb" in context and "multiValueHeaders" in event
+
+
+def malformed_event(event: Any, exc: Exception, version: str | None) -> dict[str, Any]:
+    """What the handler answers for an event it refused (before the app ran), in the event's response
+    shape and with ``X-Model-Version`` when a model is loaded, like every answer the app makes."""
+    detail = _event_problem(exc)
+    logger.warning("malformed event", extra={"reason": detail})
+    headers = {"content-type": "application/json"}
+    if version:
+        headers[MODEL_VERSION_HEADER.lower()] = version
+    response: dict[str, Any] = {"statusCode": 400, "body": json.dumps({"detail": detail}), "isBase64Encoded": False}
+    if _wants_multi_value_headers(event):
+        response["multiValueHeaders"] = {name: [value] for name, value in headers.items()}
+    else:
+        response["headers"] = headers
+    return response

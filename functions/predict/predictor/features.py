@@ -8,19 +8,10 @@ import numpy as np
 from pydantic import ValidationError
 
 from predictor.bundle import FloatMatrix
+from predictor.errors import RequestError
 from predictor.schemas import PredictRequest
 
 MAX_LISTED_ERRORS = 5
-
-
-class RequestError(Exception):
-    """A client error: HTTP status, a one-line detail and the individual problems."""
-
-    def __init__(self, status: int, detail: str, errors: list[dict[str, str]] | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.errors = errors
 
 
 def _describe(value: Any) -> str:

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from predictor.bundle import ModelBundle, manifest_dict
-from predictor.features import RequestError, parse_request, to_matrix
+from predictor.bundle import ModelBundle
+from predictor.errors import RequestError
+from predictor.features import parse_request, to_matrix
+from predictor.manifest import manifest_dict
 from predictor.schemas import BatchPrediction, ErrorResponse, Health, PredictRequest, SinglePrediction
 from predictor.settings import Settings
 

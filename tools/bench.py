@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -80,7 +81,7 @@ def servers(kind: str) -> Iterator[tuple[str, list[int]]]:
     """Start one architecture; yield its /predict URL and the pids that serve it."""
     model = str(BUNDLE / "model.joblib")
     procs: list[subprocess.Popen[bytes]] = []
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     try:
         if kind == "seed monolith":
             port = free_port()
@@ -192,7 +193,7 @@ def http_benchmarks(duration: float) -> list[dict[str, Any]]:
                 payload = body(n_rows)
                 run_wrk(url, payload, concurrency, 1)  # warm-up
                 before = sum(cpu_seconds(p) for p in pids)
-                measured = run_wrk(url, payload, concurrency, duration)
+                measured: dict[str, Any] = dict(run_wrk(url, payload, concurrency, duration))
                 cpu = sum(cpu_seconds(p) for p in pids) - before
                 measured.update(
                     kind=kind,
@@ -212,8 +213,7 @@ def http_benchmarks(duration: float) -> list[dict[str, Any]]:
 
 def timed(fn: Callable[[], object], n: int) -> list[float]:
     """Milliseconds per call after a warm-up (tools/bench_handler.py's timer)."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    from bench_handler import timings
+    from tools.bench_handler import timings
 
     return [t * 1000 for t in timings(fn, n)]
 
@@ -221,11 +221,10 @@ def timed(fn: Callable[[], object], n: int) -> list[float]:
 def in_process(n: int) -> dict[str, Any]:
     """The handler with an API Gateway event, bare model.predict, and the 1,000-row floor."""
     os.environ.update({"MODEL_DIR": str(BUNDLE), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"})
-    sys.path.insert(0, str(FUNCTION))
-    sys.path.insert(0, str(ROOT / "tools"))
     import joblib
     import numpy as np
-    from bench_handler import event
+
+    from tools.bench_handler import event
 
     devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run: the logger keeps writing to it
     with contextlib.redirect_stdout(devnull):
@@ -245,8 +244,8 @@ def in_process(n: int) -> dict[str, Any]:
             x = np.array(rows(n_rows))
             assert app.handler(ev, context)["statusCode"] == 200
             reps = n if n_rows < 1000 else max(100, n // 10)
-            handler = statistics.median(timed(lambda ev=ev: app.handler(ev, context), reps))
-            predict = statistics.median(timed(lambda x=x: model.predict(x), reps))
+            handler = statistics.median(timed(functools.partial(app.handler, ev, context), reps))
+            predict = statistics.median(timed(functools.partial(model.predict, x), reps))
 
             def floor(payload: str = payload) -> object:
                 decoded = json.loads(payload)
@@ -274,15 +273,13 @@ def container_figures(duration: float) -> dict[str, Any]:
     if not docker_available():
         return {"skipped": "no Docker engine answers `docker info`"}
     out: dict[str, Any] = {}
-    cold = subprocess.run(
-        [PY, str(ROOT / "tools" / "bench_cold_start.py"), "--runs", "3"], capture_output=True, text=True
-    )
+    cold = subprocess.run([PY, "-m", "tools.bench_cold_start", "--runs", "3"], capture_output=True, text=True)
     if cold.returncode == 0:
         out["cold_start"] = cold.stdout.strip().splitlines()
         match = re.search(r"ratio cold start / bare: ([\d.]+)", cold.stdout)
         out["cold_start_ratio"] = float(match.group(1)) if match else None
         print("  " + "\n  ".join(out["cold_start"][-3:]), flush=True)
-    image = subprocess.run([PY, str(ROOT / "tools" / "lambda_image.py")], capture_output=True, text=True).stdout.strip()
+    image = subprocess.run([PY, "-m", "tools.lambda_image"], capture_output=True, text=True).stdout.strip()
     port = free_port()
     sam = ROOT / ".venv-sam" / "bin" / "sam"
     template = ROOT / ".aws-sam" / "build" / "template.yaml"

@@ -1,7 +1,7 @@
 """Write a model bundle (``model.joblib`` + ``manifest.json``) for the model layer.
 
-    python layers/model/package_model.py                         # train the default model
-    python layers/model/package_model.py --estimator est.joblib  # package your own fitted estimator
+    package-model                         # train the default model (make model)
+    package-model --estimator est.joblib  # package your own fitted estimator
         [--feature-names a,b,c] [--name NAME] [--version V] [--eval-csv data.csv --target y]
 
 Run it in the project's virtualenv (``make model`` does): the manifest records this interpreter's
@@ -34,20 +34,11 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import InconsistentVersionWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "functions" / "predict"))
+from predictor.bundle import make_single_process, to_jsonable
+from predictor.manifest import MANIFEST_FILE, MANIFEST_FORMAT, Manifest, sha256_of
+from predictor.reference import Reference
 
-from predictor.bundle import (  # noqa: E402  (the function's own definitions of the bundle)
-    MANIFEST_FILE,
-    MANIFEST_FORMAT,
-    Manifest,
-    make_single_process,
-    sha256_of,
-    to_jsonable,
-)
-from predictor.reference import Reference  # noqa: E402
-
-DEFAULT_OUT = HERE / "model"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "layers" / "model" / "model"
 ARTIFACT = "model.joblib"
 REFERENCE_ROWS = 32  # rows whose outputs the bundle stores and the function reproduces at cold start
 REFERENCE_VALUES = 20_000  # at most this many stored numbers: keeps manifest.json small for wide models
@@ -327,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise PackagingError("--feature-names and --eval-csv apply only with --estimator")
             estimator, names, metrics, dataset, reference_rows = train_default()
             name = args.name or "diabetes-ridge"
-            extra = {"dataset": dataset, "source": "trained by layers/model/package_model.py"}
+            extra = {"dataset": dataset, "source": "trained by package-model (tools/package_model.py)"}
         else:
             estimator = load_user_estimator(args.estimator)
             task = task_of(estimator)

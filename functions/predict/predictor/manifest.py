@@ -1,0 +1,146 @@
+"""The bundle's contract, shared by the function, the packager, the layer build and the operator CLI:
+``manifest.json``'s schema, the artifact's sha256, the libraries whose exact versions are part of the
+contract and their check, and the reference predictions (predictor/reference.py). Nothing here imports
+the ML libraries or the web framework: the build tools read a manifest without loading a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from predictor.reference import Reference
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = 2  # 2: reference predictions (``reference``) are part of the bundle
+
+# Libraries whose exact version is part of the contract: manifest key -> distribution name.
+LIBRARY_NAMES = {
+    "sklearn_version": "scikit-learn",
+    "numpy_version": "numpy",
+    "scipy_version": "scipy",
+    "joblib_version": "joblib",
+}
+
+
+class BundleError(RuntimeError):
+    """The bundle cannot be served; the message says why."""
+
+
+class Manifest(BaseModel):
+    """What ``tools/package_model.py`` (``make model``) writes next to ``model.joblib``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
+
+    format: int
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    task: Literal["regression", "classification"]
+    feature_names: list[str] = Field(min_length=1)
+    classes: list[int | float | str | bool] | None = None
+    has_probabilities: bool = False
+    artifact: str = "model.joblib"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sklearn_version: str
+    numpy_version: str
+    scipy_version: str
+    joblib_version: str
+    python_version: str
+    trained_at: str
+    metrics: dict[str, Any]
+    estimator: str | None = None
+    size_bytes: int | None = None
+    reference: Reference
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: int) -> int:
+        if value < MANIFEST_FORMAT:
+            raise ValueError(
+                f"format {value} predates reference predictions (format {MANIFEST_FORMAT}): "
+                "re-package the model with `make model`"
+            )
+        if value > MANIFEST_FORMAT:
+            raise ValueError(f"format {value} is newer than this function reads ({MANIFEST_FORMAT}): update it")
+        return value
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_manifest(model_dir: Path) -> Manifest:
+    if not model_dir.is_dir():
+        raise BundleError(f"model directory not found: {model_dir}")
+    path = model_dir / MANIFEST_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BundleError(f"manifest invalid: {path} is missing") from None
+    except OSError as exc:
+        raise BundleError(f"manifest invalid: cannot read {path}: {exc.strerror}") from None
+    try:
+        return Manifest.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise BundleError(f"manifest invalid: {path}: {problems}") from None
+
+
+def verified_artifact(model_dir: Path) -> tuple[Manifest, Path]:
+    """Steps 1-3: the manifest, and the artifact whose sha256 it vouches for (nothing unpickled)."""
+    manifest = read_manifest(model_dir)
+    artifact = model_dir / manifest.artifact
+    if not artifact.is_file():
+        raise BundleError(f"model artifact not found: {artifact}")
+    try:
+        actual = sha256_of(artifact)
+    except OSError as exc:
+        raise BundleError(f"cannot read {artifact}: {exc.strerror}") from None
+    if actual != manifest.sha256:
+        raise BundleError(
+            f"sha256 mismatch: manifest says {manifest.sha256}, {artifact.name} has {actual}; "
+            "refusing to unpickle a file the manifest does not vouch for"
+        )
+    return manifest, artifact
+
+
+def check_versions(manifest: Manifest, runtime: dict[str, str], side: str = "runtime") -> None:
+    """The libraries the model was saved with must be exactly those of ``runtime`` (manifest key -> version)."""
+    mismatches = [
+        f"{name} bundle={getattr(manifest, key)} {side}={runtime.get(key)}"
+        for key, name in LIBRARY_NAMES.items()
+        if getattr(manifest, key) != runtime.get(key)
+    ]
+    if mismatches:
+        raise BundleError(
+            "library version mismatch: "
+            + "; ".join(mismatches)
+            + " (rebuild the layer with the versions the model was saved with, or re-package the model)"
+        )
+    saved_py = ".".join(manifest.python_version.split(".")[:2])
+    running_py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if saved_py != running_py:
+        # Pickles written by CPython 3.x load on later 3.y; recorded, not enforced.
+        logger.info("model saved with Python %s, serving with Python %s", saved_py, running_py)
+
+
+def manifest_dict(manifest: Manifest) -> dict[str, Any]:
+    return json.loads(manifest.model_dump_json())  # type: ignore[no-any-return]
