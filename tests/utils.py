@@ -15,7 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from predictor.api import create_app
-from predictor.bundle import BundleError, ModelBundle, load_or_error
+from predictor.bundle import ModelBundle, load_or_error
+from predictor.manifest import BundleError
 from predictor.observability import Telemetry
 from predictor.reference import ATOL, RTOL, worst_numeric
 from predictor.settings import Settings

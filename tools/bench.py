@@ -395,37 +395,16 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), Linux {platform.release()}, Python {platform.python_version()}"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per HTTP case (wrk -d)")
-    parser.add_argument("--n", type=int, default=3000, help="in-process repetitions")
-    parser.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("bench: wrk is missing (apt-get install wrk; `make bench` installs it)")
-    if not (BUNDLE / "manifest.json").is_file():
-        raise SystemExit("bench: no model bundle (run `make model`)")
-    print("HTTP on loopback (wrk):", flush=True)
-    http = http_benchmarks(args.duration)
-    print("in-process:", flush=True)
-    inproc = in_process(args.n)
-    print("container:", flush=True)
-    container = container_figures(args.duration)
-    folder = DOCS / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    images = plots(http, folder)
-    checks = targets(http, inproc, container)
-    results = {"machine": machine(), "http": http, "in_process": inproc, "container": container,
-               "targets": [{"target": t, "value": v, "met": ok} for t, v, ok in checks]}  # fmt: skip
-    (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    one, thousand = inproc["1"], inproc["1000"]
-    report = [
+def report(http: list[dict[str, Any]], inproc: dict[str, Any], container: dict[str, Any], duration: float,
+           checks: list[tuple[str, str, bool]], images: list[str]) -> str:  # fmt: skip
+    """docs/benchmarks.md: the figures of one run, as tables, with the plots."""
+    estimator = json.loads((BUNDLE / "manifest.json").read_text())["estimator"]
+    lines = [
         "# Benchmarks",
         "",
-        f"Measured by `make bench` on {machine()}, {time.strftime('%Y-%m-%d')}. Same model "
-        f"({json.loads((BUNDLE / 'manifest.json').read_text())['estimator']}), same request bodies, same load "
-        f"generator (wrk, {args.duration:.0f} s per case after a 1 s warm-up). The servers share the machine's "
-        "cores with wrk.",
+        f"Measured by `make bench` on {machine()}, {time.strftime('%Y-%m-%d')}. Same model ({estimator}), same "
+        f"request bodies, same load generator (wrk, {duration:.0f} s per case after a 1 s warm-up). The servers "
+        "share the machine's cores with wrk.",
         "",
         "## HTTP on loopback",
         "",
@@ -457,12 +436,37 @@ def main() -> int:
         *[f"![{name}](bench/{name})" for name in images],
         "",
     ]
-    args.out.write_text("\n".join(report))
-    print()
-    print(table(http))
-    print()
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per HTTP case (wrk -d)")
+    parser.add_argument("--n", type=int, default=3000, help="in-process repetitions")
+    parser.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("bench: wrk is missing (apt-get install wrk; `make bench` installs it)")
+    if not (BUNDLE / "manifest.json").is_file():
+        raise SystemExit("bench: no model bundle (run `make model`)")
+    print("HTTP on loopback (wrk):", flush=True)
+    http = http_benchmarks(args.duration)
+    print("in-process:", flush=True)
+    inproc = in_process(args.n)
+    print("container:", flush=True)
+    container = container_figures(args.duration)
+    folder = DOCS / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    images = plots(http, folder)
+    checks = targets(http, inproc, container)
+    results = {"machine": machine(), "http": http, "in_process": inproc, "container": container,
+               "targets": [{"target": t, "value": v, "met": ok} for t, v, ok in checks]}  # fmt: skip
+    (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    args.out.write_text(report(http, inproc, container, args.duration, checks, images))
+    print(f"\n{table(http)}\n")
     for t, v, ok in checks:
         print(f"{'PASS' if ok else 'MISS'}  {t}: {v}")
+    one, thousand = inproc["1"], inproc["1000"]
     print(
         f"\nhandler 1 row {one['handler_p50_ms'] * 1000:.0f} µs; 1,000 rows {thousand['handler_p50_ms'] * 1000:.0f} µs"
     )

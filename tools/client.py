@@ -74,6 +74,13 @@ def backoff(attempt: int, retry_after: str | None) -> float:
     return delay
 
 
+def retry_delay(attempt: int, retries: int, response: httpx.Response | None) -> float | None:
+    """Seconds to wait before trying again, or None: no answer or a retryable status, while tries remain."""
+    if attempt >= retries or (response is not None and response.status_code not in RETRY_STATUSES):
+        return None
+    return backoff(attempt, response.headers.get("retry-after") if response is not None else None)
+
+
 def resolve_url(args: argparse.Namespace) -> str:
     base: str
     if args.url:
@@ -140,21 +147,37 @@ def predict_once(url: str, auth: Auth, body: bytes, timeout: float, retries: int
     with httpx.Client(timeout=timeout) as client:
         for attempt in range(retries + 1):
             try:
-                response = client.post(url, content=body, headers=auth.headers("POST", url, body))
+                response: httpx.Response | None = client.post(
+                    url, content=body, headers=auth.headers("POST", url, body)
+                )
             except httpx.TimeoutException:
-                if attempt == retries:
-                    raise ClientError(f"no answer from {url} within {timeout}s ({retries + 1} attempts)") from None
-                time.sleep(backoff(attempt, None))
-                continue
+                response = None
             except httpx.HTTPError as exc:
                 raise ClientError(f"cannot reach {url}: {exc}") from None
-            if response.status_code in RETRY_STATUSES and attempt < retries:
-                time.sleep(backoff(attempt, response.headers.get("retry-after")))
+            delay = retry_delay(attempt, retries, response)
+            if delay is not None:
+                time.sleep(delay)
                 continue
+            if response is None:
+                raise ClientError(f"no answer from {url} within {timeout}s ({retries + 1} attempts)")
             if response.status_code >= 400:
                 raise ClientError(explain(response))
             return response.status_code, response.json()
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What `load` sends: ``requests`` POSTs of ``body`` to ``url``, ``concurrency`` at a time."""
+
+    url: str
+    auth: Auth
+    body: bytes
+    requests: int
+    concurrency: int
+    timeout: float
+    retries: int
+    progress: bool
 
 
 @dataclass
@@ -181,58 +204,76 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-async def load(
-    url: str, auth: Auth, body: bytes, n: int, concurrency: int, timeout: float, retries: int, progress: bool
-) -> LoadResult:
-    latencies: list[float] = []
-    statuses: Counter[str] = Counter()
-    cold = retried = done = 0
-    next_index = 0
-    headers = auth.headers("POST", url, body) if not auth.iam_region else None
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+@dataclass
+class LoadTally:
+    """What the workers saw, as they saw it."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    cold_starts: int = 0
+    retries: int = 0
+    done: int = 0
+
+
+async def send_one(client: httpx.AsyncClient, plan: LoadPlan, headers: dict[str, str] | None, tally: LoadTally) -> None:
+    """One request, retried as `predict_once` does; its final outcome is tallied."""
+    for attempt in range(plan.retries + 1):
+        start = time.perf_counter()
+        response: httpx.Response | None = None
+        try:
+            response = await client.post(
+                plan.url, content=plan.body, headers=headers or plan.auth.headers("POST", plan.url, plan.body)
+            )
+            status = str(response.status_code)
+        except httpx.TimeoutException:
+            status = "timeout"
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+        elapsed = (time.perf_counter() - start) * 1000
+        delay = retry_delay(attempt, plan.retries, response)
+        if delay is not None:
+            tally.retries += 1
+            await asyncio.sleep(delay)
+            continue
+        tally.statuses[status] += 1
+        tally.latencies.append(elapsed)
+        tally.cold_starts += response is not None and response.headers.get("x-cold-start") == "true"
+        return
+
+
+async def load(plan: LoadPlan) -> LoadResult:
+    tally, claimed = LoadTally(), 0
+    # SigV4 signs each request (its date changes); other credentials are the same headers every time.
+    headers = plan.auth.headers("POST", plan.url, plan.body) if not plan.auth.iam_region else None
+    limits = httpx.Limits(max_connections=plan.concurrency, max_keepalive_connections=plan.concurrency)
 
     async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal next_index, cold, retried, done
-        while next_index < n:
-            next_index += 1
-            for attempt in range(retries + 1):
-                start = time.perf_counter()
-                try:
-                    response = await client.post(url, content=body, headers=headers or auth.headers("POST", url, body))
-                    status = str(response.status_code)
-                except httpx.TimeoutException:
-                    status, response = "timeout", None
-                except httpx.HTTPError as exc:
-                    status, response = type(exc).__name__, None
-                elapsed = (time.perf_counter() - start) * 1000
-                retry = attempt < retries and (response is None or response.status_code in RETRY_STATUSES)
-                if retry:
-                    retried += 1
-                    await asyncio.sleep(backoff(attempt, response.headers.get("retry-after") if response else None))
-                    continue
-                statuses[status] += 1
-                latencies.append(elapsed)
-                if response is not None and response.headers.get("x-cold-start") == "true":
-                    cold += 1
-                break
-            done += 1
-            if progress and (done % max(1, n // 20) == 0 or done == n):
-                print(f"\r  {done}/{n} requests", end="", file=sys.stderr, flush=True)
+        nonlocal claimed
+        while claimed < plan.requests:
+            claimed += 1
+            await send_one(client, plan, headers, tally)
+            tally.done += 1
+            if plan.progress and (tally.done % max(1, plan.requests // 20) == 0 or tally.done == plan.requests):
+                print(f"\r  {tally.done}/{plan.requests} requests", end="", file=sys.stderr, flush=True)
 
-    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=plan.timeout, limits=limits) as client:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        await asyncio.gather(*(worker(client) for _ in range(plan.concurrency)))
         wall = time.perf_counter() - started
-    if progress:
+    if plan.progress:
         print(file=sys.stderr)
-    errors = sum(count for status, count in statuses.items() if not status.startswith("2"))
+    return load_result(plan, tally, wall)
+
+
+def load_result(plan: LoadPlan, tally: LoadTally, wall: float) -> LoadResult:
+    latencies = tally.latencies
     return LoadResult(
-        url=url,
-        requests=n,
-        concurrency=concurrency,
-        rows_per_request=len(json.loads(body).get("instances", [0])),
+        url=plan.url,
+        requests=plan.requests,
+        concurrency=plan.concurrency,
+        rows_per_request=len(json.loads(plan.body).get("instances", [0])),
         wall_s=round(wall, 4),
-        throughput_rps=round(n / wall, 1),
+        throughput_rps=round(plan.requests / wall, 1),
         latency_ms={
             "p50": round(percentile(latencies, 50), 3),
             "p90": round(percentile(latencies, 90), 3),
@@ -240,10 +281,10 @@ async def load(
             "mean": round(statistics.fmean(latencies), 3) if latencies else float("nan"),
             "max": round(max(latencies), 3) if latencies else float("nan"),
         },
-        status_counts=dict(statuses),
-        errors=errors,
-        cold_starts=cold,
-        retries=retried,
+        status_counts=dict(tally.statuses),
+        errors=sum(count for status, count in tally.statuses.items() if not status.startswith("2")),
+        cold_starts=tally.cold_starts,
+        retries=tally.retries,
         latencies_ms=[round(x, 4) for x in latencies],
     )
 
@@ -322,9 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.requests < 1 or args.concurrency < 1:
             raise ClientError("-n and -c must be at least 1")
-        result = asyncio.run(
-            load(url, auth, body, args.requests, args.concurrency, args.timeout, args.retries, not args.quiet)
-        )
+        plan = LoadPlan(url, auth, body, args.requests, args.concurrency, args.timeout, args.retries, not args.quiet)
+        result = asyncio.run(load(plan))
     except ClientError as exc:
         print(f"client: error: {exc}", file=sys.stderr)
         return 2

@@ -98,62 +98,76 @@ def moto_compat(template: dict[str, Any]) -> dict[str, Any]:
     points at the alias points at the function.
     """
     resources = template["Resources"]
-    added: dict[str, Any] = {}
     for api_id, api in list(resources.items()):
         props = api.get("Properties", {})
-        if api["Type"] != "AWS::ApiGateway::RestApi" or "Body" not in props:
-            continue
-        props.setdefault("Name", props["Body"]["info"]["title"])
-        methods = []
-        for n, (path, operations) in enumerate(sorted(props["Body"].get("paths", {}).items())):
-            parent: Any = {"Fn::GetAtt": [api_id, "RootResourceId"]}
-            if path != "/":
-                resource_id = f"MotoResource{n}"
-                added[resource_id] = {
-                    "Type": "AWS::ApiGateway::Resource",
-                    "Properties": {"RestApiId": {"Ref": api_id}, "ParentId": parent, "PathPart": path.strip("/")},
-                }
-                parent = {"Ref": resource_id}
-            for key, operation in operations.items():
-                verb = "ANY" if key == "x-amazon-apigateway-any-method" else key.upper()
-                integration = operation["x-amazon-apigateway-integration"]
-                method_id = f"MotoMethod{n}{verb}"
-                added[method_id] = {
-                    "Type": "AWS::ApiGateway::Method",
-                    "Properties": {
-                        "RestApiId": {"Ref": api_id},
-                        "ResourceId": parent,
-                        "HttpMethod": verb,
-                        "AuthorizationType": {"Fn::If": ["IamAuth", "AWS_IAM", "NONE"]},
-                        "ApiKeyRequired": {"Fn::If": ["ApiKeyAuth", True, False]},
-                        "Integration": {
-                            "Type": "AWS_PROXY",
-                            "IntegrationHttpMethod": integration["httpMethod"],
-                            "Uri": integration["uri"],
-                        },
-                    },
-                }
-                methods.append(method_id)
-        for resource in resources.values():
-            if resource["Type"] == "AWS::ApiGateway::Deployment" and resource["Properties"].get("RestApiId") == {
-                "Ref": api_id
-            }:
-                resource["DependsOn"] = sorted(set(resource.get("DependsOn", [])) | set(methods))
-                # moto's change sets ignore DependsOn; a Ref makes it create the methods first.
-                resource["Properties"]["Description"] = {"Fn::Join": [" ", [{"Ref": m} for m in methods]]}
-    resources.update(added)
-    # moto has no AWS::Lambda::Alias: what points at the alias points at its function instead.
+        if api["Type"] == "AWS::ApiGateway::RestApi" and "Body" in props:
+            props.setdefault("Name", props["Body"]["info"]["title"])
+            methods = add_routes(resources, api_id, props["Body"])
+            deploy_after(resources, api_id, methods)
     aliases = {
         logical: resource["Properties"]["FunctionName"]["Ref"]
         for logical, resource in resources.items()
         if resource["Type"] == "AWS::Lambda::Alias"
     }
-    text = json.dumps(template)
-    for alias, function in aliases.items():
-        text = text.replace(f'{{"Ref": "{alias}"}}', f'{{"Ref": "{function}"}}').replace(
-            f"${{{alias}}}", f"${{{function}}}"
-        )
-    return json.loads(text)  # type: ignore[no-any-return]
+    return retarget(template, aliases)  # type: ignore[no-any-return]
+
+
+def add_routes(resources: dict[str, Any], api_id: str, body: dict[str, Any]) -> list[str]:
+    """The OpenAPI body's paths as Resource and Method resources; returns the methods' logical ids."""
+    methods = []
+    for n, (path, operations) in enumerate(sorted(body.get("paths", {}).items())):
+        parent: Any = {"Fn::GetAtt": [api_id, "RootResourceId"]}
+        if path != "/":
+            resources[f"MotoResource{n}"] = {
+                "Type": "AWS::ApiGateway::Resource",
+                "Properties": {"RestApiId": {"Ref": api_id}, "ParentId": parent, "PathPart": path.strip("/")},
+            }
+            parent = {"Ref": f"MotoResource{n}"}
+        for key, operation in operations.items():
+            verb = "ANY" if key == "x-amazon-apigateway-any-method" else key.upper()
+            integration = operation["x-amazon-apigateway-integration"]
+            resources[f"MotoMethod{n}{verb}"] = {
+                "Type": "AWS::ApiGateway::Method",
+                "Properties": {
+                    "RestApiId": {"Ref": api_id},
+                    "ResourceId": parent,
+                    "HttpMethod": verb,
+                    "AuthorizationType": {"Fn::If": ["IamAuth", "AWS_IAM", "NONE"]},
+                    "ApiKeyRequired": {"Fn::If": ["ApiKeyAuth", True, False]},
+                    "Integration": {
+                        "Type": "AWS_PROXY",
+                        "IntegrationHttpMethod": integration["httpMethod"],
+                        "Uri": integration["uri"],
+                    },
+                },
+            }
+            methods.append(f"MotoMethod{n}{verb}")
+    return methods
+
+
+def deploy_after(resources: dict[str, Any], api_id: str, methods: list[str]) -> None:
+    """The API's Deployment waits for its methods."""
+    for resource in resources.values():
+        if resource["Type"] == "AWS::ApiGateway::Deployment" and resource["Properties"].get("RestApiId") == {
+            "Ref": api_id
+        }:
+            resource["DependsOn"] = sorted(set(resource.get("DependsOn", [])) | set(methods))
+            # moto's change sets ignore DependsOn; a Ref makes it create the methods first.
+            resource["Properties"]["Description"] = {"Fn::Join": [" ", [{"Ref": m} for m in methods]]}
+
+
+def retarget(value: Any, aliases: dict[str, str]) -> Any:
+    """``value`` with every ``{"Ref": alias}`` and ``${alias}`` (in Fn::Sub strings) naming the alias's function."""
+    if isinstance(value, dict):
+        if value.keys() == {"Ref"} and value["Ref"] in aliases:
+            return {"Ref": aliases[value["Ref"]]}
+        return {key: retarget(item, aliases) for key, item in value.items()}
+    if isinstance(value, list):
+        return [retarget(item, aliases) for item in value]
+    if isinstance(value, str):
+        for alias, function in aliases.items():
+            value = value.replace(f"${{{alias}}}", f"${{{function}}}")
+    return value
 
 
 def rehearse(config_env: str, build_dir: Path, endpoint: str, keep: Path | None = None) -> dict[str, Any]:

@@ -23,18 +23,18 @@ import shutil
 import sys
 import tempfile
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import joblib
 import numpy as np
-import scipy
 import sklearn
 from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import InconsistentVersionWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from predictor.bundle import make_single_process, to_jsonable
+from predictor.bundle import RUNTIME_VERSIONS, make_single_process, to_jsonable
 from predictor.manifest import MANIFEST_FILE, MANIFEST_FORMAT, Manifest, sha256_of
 from predictor.reference import Reference
 
@@ -229,64 +229,67 @@ def trained_at() -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def package(
-    estimator: Any,
-    feature_names: list[str],
-    out: Path,
-    name: str,
-    version: str | None,
-    metrics: dict[str, Any],
-    extra: dict[str, Any],
-    reference_rows: ReferenceRows | None = None,
-) -> Manifest:
-    """Write the bundle; reference outputs are computed on ``reference_rows`` (default: drawn)."""
-    task = task_of(estimator)
-    make_single_process(estimator)
+@dataclass(frozen=True)
+class ModelCard:
+    """What the manifest says of the model beyond what the estimator tells by itself."""
 
-    # The function passes float64 arrays ordered by feature_names; prove the estimator takes them.
-    probe = np.zeros((2, len(feature_names)), dtype=np.float64)
+    name: str
+    version: str | None  # None: the first 12 hex digits of the artifact's sha256
+    metrics: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)  # dataset, source: recorded as they are
+    reference_rows: ReferenceRows | None = None  # None: drawn within the training range
+
+
+def check_takes_float_arrays(estimator: Any, n_features: int) -> None:
+    """The function passes float64 arrays ordered by feature_names; prove the estimator takes them."""
+    probe = np.zeros((2, n_features), dtype=np.float64)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
             estimator.predict(probe)
     except Exception as exc:  # noqa: BLE001
         raise PackagingError(
-            f"{describe(estimator)} cannot predict a float array of {len(feature_names)} columns "
+            f"{describe(estimator)} cannot predict a float array of {n_features} columns "
             f"({type(exc).__name__}: {exc}). The function sends numeric arrays, not DataFrames: use column "
             "indices rather than names in ColumnTransformer, and numeric features only."
         ) from None
-    classes = to_jsonable(estimator.classes_) if task == "classification" else None
-    has_probabilities = task == "classification" and hasattr(estimator, "predict_proba")
-    rows = reference_rows if reference_rows is not None else drawn_rows(estimator, len(feature_names))
-    reference = make_reference(estimator, task, has_probabilities, rows)
 
+
+def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: ModelCard) -> dict[str, Any]:
+    """Every manifest field that does not depend on the artifact's bytes."""
+    has_probabilities = task == "classification" and hasattr(estimator, "predict_proba")
+    rows = card.reference_rows if card.reference_rows is not None else drawn_rows(estimator, len(feature_names))
+    return {
+        "format": MANIFEST_FORMAT,
+        "name": card.name,
+        "task": task,
+        "feature_names": feature_names,
+        "classes": to_jsonable(estimator.classes_) if task == "classification" else None,
+        "has_probabilities": has_probabilities,
+        "artifact": ARTIFACT,
+        **RUNTIME_VERSIONS,  # the very versions the function checks against
+        "python_version": platform.python_version(),
+        "trained_at": trained_at(),
+        "metrics": card.metrics,
+        "estimator": describe(estimator),
+        "reference": make_reference(estimator, task, has_probabilities, rows),
+        **card.extra,
+    }
+
+
+def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard) -> Manifest:
+    """Write the bundle to ``out`` atomically (a staging folder renamed into place)."""
+    task = task_of(estimator)
+    make_single_process(estimator)
+    check_takes_float_arrays(estimator, len(feature_names))
+    fields = manifest_fields(estimator, task, feature_names, card)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=out.parent))
     try:
         joblib.dump(estimator, staging / ARTIFACT)
         digest = sha256_of(staging / ARTIFACT)
-        manifest = Manifest(
-            format=MANIFEST_FORMAT,
-            name=name,
-            version=version or digest[:12],
-            task=task,
-            feature_names=feature_names,
-            classes=classes,
-            has_probabilities=has_probabilities,
-            artifact=ARTIFACT,
-            sha256=digest,
-            sklearn_version=sklearn.__version__,
-            numpy_version=np.__version__,
-            scipy_version=scipy.__version__,
-            joblib_version=joblib.__version__,
-            python_version=platform.python_version(),
-            trained_at=trained_at(),
-            metrics=metrics,
-            estimator=describe(estimator),
-            size_bytes=(staging / ARTIFACT).stat().st_size,
-            reference=reference,
-            **extra,
-        )
+        size = (staging / ARTIFACT).stat().st_size
+        manifest = Manifest(**fields, version=card.version or digest[:12], sha256=digest, size_bytes=size)
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest.model_dump(), indent=2) + "\n")
         if out.exists():
             shutil.rmtree(out)
@@ -331,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 metrics = {"note": "not evaluated: pass --eval-csv FILE --target COLUMN (make model EVAL_CSV=...)"}
             extra = {"source": f"packaged from {args.estimator.name}"}
-        manifest = package(estimator, names, args.out, name, args.version, metrics, extra, reference_rows)
+        card = ModelCard(name, args.version, metrics, extra, reference_rows)
+        manifest = package(estimator, names, args.out, card)
     except PackagingError as exc:
         print(f"package_model: error: {exc}", file=sys.stderr)
         return 2

@@ -42,7 +42,7 @@ def test_function_plus_layer_fit_in_250_mb_unzipped(built: Path) -> None:
 
 def test_layer_layout_matches_the_runtime(built: Path) -> None:
     layer = built / "ModelLayer"
-    assert (layer / "python" / "sklearn").is_dir()  # /opt/python is on sys.path
+    assert (layer / "python" / "sklearn").is_dir()  # /opt/python is on the import path on Lambda
     manifest = json.loads((layer / "model" / "manifest.json").read_text())  # MODEL_DIR=/opt/model
     assert manifest == json.loads((BUNDLE / "manifest.json").read_text())
     assert not list((layer / "python").rglob("tests"))  # pruned
