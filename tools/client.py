@@ -325,7 +325,7 @@ def summary(result: LoadResult) -> str:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="predict-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = top.add_subparsers(dest="command", required=True)
     for name in ("predict", "load"):
@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = LoadPlan(url, auth, body, args.requests, args.concurrency, args.timeout, args.retries, not args.quiet)
         result = asyncio.run(load(plan))
     except ClientError as exc:
-        print(f"client: error: {exc}", file=sys.stderr)
+        print(f"predict-client: error: {exc}", file=sys.stderr)
         return 2
     print(summary(result))
     if args.out:

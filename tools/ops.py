@@ -211,7 +211,9 @@ def non_negative(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="ops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = argparse.ArgumentParser(
+        prog="model-ops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     top.add_argument("--region", help="default: AWS_REGION / the profile's region")
     commands = top.add_subparsers(dest="command", required=True)
 
@@ -248,15 +250,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     session = boto3.session.Session(region_name=args.region)
     if session.region_name is None:
-        print("ops: error: no AWS region: pass --region or set AWS_REGION", file=sys.stderr)
+        print("model-ops: error: no AWS region: pass --region or set AWS_REGION", file=sys.stderr)
         return 2
     try:
         result = args.run(session, args)
     except OpsError as exc:
-        print(f"ops: error: {exc}", file=sys.stderr)
+        print(f"model-ops: error: {exc}", file=sys.stderr)
         return 2
     except (ClientError, BotoCoreError) as exc:
-        print(f"ops: error: AWS said: {exc}", file=sys.stderr)
+        print(f"model-ops: error: AWS said: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result, indent=2, default=str))
     return 0

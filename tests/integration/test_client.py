@@ -53,7 +53,7 @@ def test_predict_mode_prints_the_answer(server: str, capsys: pytest.CaptureFixtu
 
 def test_client_errors_are_explained(server: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert client.main(["predict", "--url", server, "--features", "1,2"]) == 2
-    assert "client: error: HTTP 422: features: expected 10 features, got 2" in capsys.readouterr().err
+    assert "predict-client: error: HTTP 422: features: expected 10 features, got 2" in capsys.readouterr().err
     assert client.main(["predict", "--url", "ftp://example"]) == 2
     assert "must start with http:// or https://" in capsys.readouterr().err
     assert client.main(["predict", "--url", server, "--features", "a,b"]) == 2
