@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from typing import Any, Literal
 import joblib
 import numpy as np
 import sklearn
-from sklearn.base import is_classifier, is_regressor
+from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.exceptions import InconsistentVersionWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
@@ -93,7 +94,36 @@ def load_user_estimator(path: Path) -> Any:
             "layers/model/requirements.txt (and requirements-dev) to the version it was saved with."
         ) from None
     except Exception as exc:  # noqa: BLE001
-        raise PackagingError(f"cannot load {path}: {type(exc).__name__}: {exc}") from None
+        raise PackagingError(unimportable(path, exc) or f"cannot load {path}: {type(exc).__name__}: {exc}") from None
+
+
+SAVE_AN_ESTIMATOR = "save a fitted scikit-learn estimator or Pipeline with joblib.dump(model, path)"
+# pickle's words for a name it cannot find: "Can't get attribute 'f' on <module '__main__' from '...'>"
+MISSING_ATTRIBUTE = re.compile(r"Can't get attribute '(?P<name>[^']+)' on <module '(?P<module>[^']+)'")
+
+
+def unimportable(path: Path, exc: Exception) -> str | None:
+    """Say what a pickle refers to that cannot be imported here (a script's own function or class), or None."""
+    if isinstance(exc, AttributeError) and (found := MISSING_ATTRIBUTE.search(str(exc))):
+        name, module = found["name"], found["module"]
+        main = sys.modules["__main__"]  # its repr names its spec when run with -m: <module 'pytest.__main__' ...>
+        scripts = {"__main__", getattr(getattr(main, "__spec__", None), "name", "__main__")}
+        where = "the script that saved it (__main__)" if module in scripts else f"module {module}"
+        thing = f"`{name}` defined in {where}, which"
+    elif isinstance(exc, ModuleNotFoundError) and exc.name:
+        if exc.name.partition(".")[0] in {"sklearn", "numpy", "scipy", "joblib"}:
+            return (
+                f"{path.name} needs module {exc.name}, which this {exc.name.partition('.')[0]} does not have: "
+                f"it was saved with another version; re-fit it with the versions in layers/model/requirements.txt"
+            )
+        thing = f"module `{exc.name}`, which"
+    else:
+        return None
+    return (
+        f"{path.name} refers to {thing} cannot be imported here: {SAVE_AN_ESTIMATOR}. Custom functions or "
+        "classes must live in an importable module, and the function can import only what the layer ships "
+        "(layers/model/requirements.txt), so build the model from scikit-learn's own classes"
+    )
 
 
 def resolve_feature_names(estimator: Any, given: list[str] | None) -> list[str]:
@@ -150,7 +180,14 @@ def describe(estimator: Any) -> str:
 
 def task_of(estimator: Any) -> Literal["regression", "classification"]:
     if not callable(getattr(estimator, "predict", None)):
-        raise PackagingError(f"{describe(estimator)} has no predict(): not an estimator")
+        if not isinstance(estimator, BaseEstimator):  # a dict, an array, a list: not a model at all
+            kind = type(estimator)
+            got = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+            raise PackagingError(f"not an estimator: got {got}; {SAVE_AN_ESTIMATOR}")
+        raise PackagingError(
+            f"{describe(estimator)} has no predict(): not an estimator that predicts; "
+            "package a fitted classifier or regressor, or a Pipeline that ends in one"
+        )
     if is_classifier(estimator):
         task: Literal["regression", "classification"] = "classification"
     elif is_regressor(estimator):

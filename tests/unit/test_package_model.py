@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
 import sklearn.base
+from fastapi.testclient import TestClient
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from tests.utils import make_app
 from tools import package_model
 
 
@@ -113,6 +118,90 @@ def test_wide_models_store_fewer_reference_rows(tmp_path: Path) -> None:
     est = dump(fitted_regressor(2_000), tmp_path / "wide.joblib")
     assert run("--estimator", est, "--out", str(tmp_path / "m")) == 0
     assert len(json.loads((tmp_path / "m" / "manifest.json").read_text())["reference"]["rows"]) == 10
+
+
+# The function ignores this warning from import on (predictor/bundle.py); pytest's "error" filter, set anew
+# for each test, would otherwise win over that.
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names:UserWarning")
+def test_pipeline_fitted_on_a_dataframe_packages_and_serves(tmp_path: Path) -> None:
+    """The usual first model: fitted on a pandas DataFrame, whose columns become feature_names_in_."""
+    x, y = load_iris(as_frame=True, return_X_y=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, y)
+    est = dump(model, tmp_path / "iris-frame.joblib")
+    assert run("--estimator", est, "--out", str(tmp_path / "m")) == 0  # no FEATURE_NAMES given
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["feature_names"] == list(x.columns)  # the DataFrame's columns
+    assert manifest["feature_names"][0] == "sepal length (cm)"
+    assert manifest["task"] == "classification"
+    assert manifest["classes"] == [0, 1, 2]
+
+    rows = x.iloc[::10]  # 15 rows, all three classes
+    named = [{str(k): float(v) for k, v in row.items()} for _, row in rows.iterrows()]
+    positional = rows.to_numpy().tolist()
+    response = TestClient(make_app(tmp_path / "m")).post("/predict", json={"instances": [*named, *positional]})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["predictions"] == [*model.predict(rows).tolist()] * 2
+    assert answer["probabilities"] == [*model.predict_proba(rows).tolist()] * 2
+    assert answer["model_version"] == manifest["version"]
+
+
+def test_pickle_of_a_script_s_own_function_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """joblib.dump of something defined in the training script's __main__: pickle stores a reference to
+    __main__.my_predict, which does not exist when the packager loads it."""
+    script = """
+import sys, joblib
+def my_predict(rows):
+    return [0.0 for _ in rows]
+class MyModel:
+    def predict(self, rows):
+        return my_predict(rows)
+joblib.dump(my_predict, sys.argv[1])
+joblib.dump(MyModel(), sys.argv[2])
+"""
+    function, instance = tmp_path / "x.joblib", tmp_path / "mine.joblib"
+    subprocess.run([sys.executable, "-c", script, str(function), str(instance)], check=True)
+    for path, name in [(function, "my_predict"), (instance, "MyModel")]:
+        assert run("--estimator", str(path), "--out", str(tmp_path / "m")) == 2
+        err = capsys.readouterr().err
+        said = f"{path.name} refers to `{name}` defined in the script that saved it (__main__), which cannot be "
+        assert said + "imported here: save a fitted scikit-learn estimator or Pipeline with joblib.dump(" in err
+        assert "custom functions or classes must live in an importable module" in err.lower()
+        assert "AttributeError" not in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_pickle_of_a_class_from_a_module_that_is_not_here(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("my_training_code", "sklearn.ensemble.forest"):  # the second: gone since scikit-learn 0.24
+        kind = type("Model", (), {"__module__": module, "predict": lambda self, rows: rows})
+        monkeypatch.setitem(sys.modules, module, type(sys)(module))
+        monkeypatch.setattr(sys.modules[module], "Model", kind, raising=False)
+        est = dump(kind(), tmp_path / "e.joblib")
+        monkeypatch.delitem(sys.modules, module)
+        assert run("--estimator", est, "--out", str(tmp_path / "m")) == 2
+        err = capsys.readouterr().err
+        if module == "my_training_code":
+            assert "e.joblib refers to module `my_training_code`, which cannot be imported here" in err
+        else:
+            assert "needs module sklearn.ensemble.forest, which this sklearn does not have" in err
+            assert "saved with another version" in err
+
+
+@pytest.mark.parametrize(
+    ("obj", "got"),
+    [({"model": "not really"}, "dict"), (np.eye(3), "numpy.ndarray"), ([1.0, 2.0], "list")],
+)
+def test_pickle_of_something_that_is_not_an_estimator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], obj: object, got: str
+) -> None:
+    est = dump(obj, tmp_path / "thing.joblib")
+    assert run("--estimator", est, "--out", str(tmp_path / "m")) == 2
+    assert capsys.readouterr().err == (
+        f"package_model: error: not an estimator: got {got}; "
+        "save a fitted scikit-learn estimator or Pipeline with joblib.dump(model, path)\n"
+    )
 
 
 @pytest.mark.parametrize(
