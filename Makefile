@@ -54,8 +54,11 @@ $(SAM_VENV)/.stamp: requirements-sam.txt pyproject.toml
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
 
+# A running `make local` keeps serving the bundle its `sam build` copied (SAM's warm container has it):
+# only a restart (Ctrl-C, make local: it builds again) serves the new one. `make invoke` builds each time.
 model: $(VENV)/.stamp
 	$(BIN)/package-model $(PACKAGE_ARGS)
+	@$(if $(filter $(BUNDLE),$(MODEL_OUT)),echo "make model: a running make local still serves the previous bundle: stop it (Ctrl-C) and run make local again")
 
 $(BUNDLE)/manifest.json: | $(VENV)/.stamp
 	$(BIN)/package-model --out $(BUNDLE)
@@ -98,12 +101,15 @@ dev: $(VENV)/.stamp $(BUNDLE)/manifest.json
 # sam local through sam-local (tools/sam_local.py): Ctrl-C or SIGTERM (make passes its own on) stops SAM as Ctrl-C does
 # and removes any Lambda container it left running.
 SAM_LOCAL = $(BIN)/sam-local --sam $(SAM) --
+# sam build's output (its "Commands you can use next" included) goes here, and is shown only when it fails.
+BUILD_LOG := .aws-sam/build.log
 
 # sam local start-api in the python3.13 Lambda image; without a Docker engine, the same app under uvicorn.
 local: venv $(BUNDLE)/manifest.json
 	@if tools/docker-engine; then \
 		image=$$($(BIN)/lambda-image) || exit 1; \
-		PYTHON=$(abspath $(BIN)/python) $(SAM) build || exit 1; \
+		echo "make local: sam build (its output: $(BUILD_LOG))"; mkdir -p $(dir $(BUILD_LOG)); \
+		PYTHON=$(abspath $(BIN)/python) $(SAM) build >$(BUILD_LOG) 2>&1 || { cat $(BUILD_LOG); exit 1; }; \
 		echo "make local: sam local start-api on http://127.0.0.1:$(PORT) in $$image (Ctrl-C stops it)"; \
 		exec $(SAM_LOCAL) local start-api --port $(PORT) --invoke-image "$$image" --skip-pull-image; \
 	else \
@@ -111,12 +117,18 @@ local: venv $(BUNDLE)/manifest.json
 		exec $(MAKE) --no-print-directory dev; \
 	fi
 
-# make invoke EVENT=rest-predict-batch: one events/ file through sam local invoke
+# make invoke EVENT=rest-predict-batch: one events/ file through sam local invoke (tools/invoke.py: the body fitted
+# to the bundle's features, exit status 1 when the function answers 4xx/5xx). It builds into a folder of its own:
+# a `sam build` into .aws-sam/build would make a running `make local` drop its warm container.
 EVENT ?= rest-predict-single
+INVOKE_DIR := .aws-sam/invoke
 invoke: venv $(BUNDLE)/manifest.json
 	@tools/docker-engine
-	@image=$$($(BIN)/lambda-image) && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null && \
-		exec $(SAM_LOCAL) local invoke PredictFunction -e events/$(EVENT).json --invoke-image "$$image" --skip-pull-image
+	@image=$$($(BIN)/lambda-image) || exit 1; mkdir -p $(INVOKE_DIR); \
+		PYTHON=$(abspath $(BIN)/python) $(SAM) build --build-dir $(INVOKE_DIR)/build >$(INVOKE_DIR)/build.log 2>&1 \
+			|| { cat $(INVOKE_DIR)/build.log; exit 1; }; \
+		exec $(BIN)/sam-invoke --sam $(SAM) --image "$$image" --template $(INVOKE_DIR)/build/template.yaml \
+			--manifest $(BUNDLE)/manifest.json events/$(EVENT).json
 
 # make expand CONFIG_ENV=prod: template.yaml as plain CloudFormation for that samconfig environment
 CONFIG_ENV ?= default

@@ -27,11 +27,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -125,9 +127,9 @@ class Stopper:
         with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signum)
 
-    def start(self, command: list[str]) -> None:
+    def start(self, command: list[str], stdout: int | None = None) -> None:
         preexec = die_with_parent if sys.platform == "linux" else None
-        self.proc = subprocess.Popen(command, start_new_session=True, preexec_fn=preexec)
+        self.proc = subprocess.Popen(command, start_new_session=True, preexec_fn=preexec, stdout=stdout)
         self.forward()  # a signal that came while SAM was starting
 
     def wait(self, grace: float) -> int:
@@ -148,15 +150,33 @@ class Stopper:
                 return self.proc.wait()
 
 
-def run(command: list[str], grace: float) -> int:
-    """Runs ``command`` (SAM) as described above; returns the exit code for the wrapper."""
+def tee(source: IO[bytes], copy: bytearray) -> None:
+    """Copies ``source`` to this process's stdout as it comes, and into ``copy``."""
+    for chunk in iter(lambda: source.read1(65536), b""):  # type: ignore[attr-defined]
+        copy.extend(chunk)
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+
+
+def run(command: list[str], grace: float, stdout_copy: bytearray | None = None) -> int:
+    """Runs ``command`` (SAM) as described above; returns the exit code for the wrapper. With ``stdout_copy``,
+    SAM's stdout still reaches ours as it comes, and is also collected there (`sam local invoke` prints the
+    function's answer on stdout)."""
     before = lambda_containers()
     stopper = Stopper()
     returncode = 0
     with stopper.installed():
         if stopper.received is None:  # no stop signal while the containers were listed
-            stopper.start(command)
+            stopper.start(command, stdout=None if stdout_copy is None else subprocess.PIPE)
+            reader = None
+            if stdout_copy is not None:
+                assert stopper.proc is not None
+                assert stopper.proc.stdout is not None
+                reader = threading.Thread(target=tee, args=(stopper.proc.stdout, stdout_copy), daemon=True)
+                reader.start()
             returncode = stopper.wait(grace)
+            if reader is not None:
+                reader.join(timeout=10)  # SAM's children may hold the pipe open: never wait on them for long
         remove_new_containers(before)
     if stopper.received is not None:
         return 128 + stopper.received
