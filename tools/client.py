@@ -13,7 +13,9 @@ whose value is fetched), or ``--iam`` (SigV4 with the default AWS credentials). 
 Load mode sends N requests with C in flight (asyncio + httpx), shows progress, and reports p50/p90/
 p99 latency, throughput, errors by status and the cold starts it met (responses carrying
 ``X-Cold-Start: true``); ``--out`` writes the JSON result, ``--plot`` a latency histogram and
-percentile curve.
+percentile curve with p50/p90/p99, errors and cold starts marked. Against ``sam local start-api``
+(``Server: Werkzeug``), requests of a second or more that met no cold start get a note: they are the
+emulator's (docs/performance.md), not the function's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import statistics
 import sys
@@ -194,6 +197,7 @@ class LoadResult:
     cold_starts: int
     retries: int
     latencies_ms: list[float] = field(repr=False)
+    server: str = ""  # the Server header most responses carried
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -213,6 +217,7 @@ class LoadTally:
     cold_starts: int = 0
     retries: int = 0
     done: int = 0
+    servers: Counter[str] = field(default_factory=Counter)  # the Server header: uvicorn, Werkzeug (sam local)...
 
 
 async def send_one(client: httpx.AsyncClient, plan: LoadPlan, headers: dict[str, str] | None, tally: LoadTally) -> None:
@@ -238,6 +243,8 @@ async def send_one(client: httpx.AsyncClient, plan: LoadPlan, headers: dict[str,
         tally.statuses[status] += 1
         tally.latencies.append(elapsed)
         tally.cold_starts += response is not None and response.headers.get("x-cold-start") == "true"
+        if response is not None:
+            tally.servers[response.headers.get("server", "")] += 1
         return
 
 
@@ -286,28 +293,68 @@ def load_result(plan: LoadPlan, tally: LoadTally, wall: float) -> LoadResult:
         cold_starts=tally.cold_starts,
         retries=tally.retries,
         latencies_ms=[round(x, 4) for x in latencies],
+        server=tally.servers.most_common(1)[0][0] if tally.servers else "",
     )
 
 
+PERCENTILE_MARKS = {"p50": "#2a9d55", "p90": "#e0a100", "p99": "#c0392b"}  # line colour on both panels
+
+
 def plot(result: LoadResult, path: Path, title: str = "") -> None:
+    """Histogram and percentile curve, with p50/p90/p99 marked on both and errors, cold starts and retries
+    in the curve's legend and the title: what the summary line says, drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     latencies = sorted(result.latencies_ms)
-    fig, (hist, curve) = plt.subplots(1, 2, figsize=(11, 4))
-    hist.hist(latencies, bins=60, color="#3b7dd8")
-    hist.set_xlabel("latency (ms)")
+    fig, (hist, curve) = plt.subplots(1, 2, figsize=(12, 4.6))
+    spread = latencies and latencies[0] > 0 and latencies[-1] / latencies[0] > 30  # e.g. warm ms and ~1 s outliers
+    if spread:  # log-spaced bins on a log axis: both groups stay visible
+        low, high = math.log10(latencies[0]), math.log10(latencies[-1]) + 1e-6  # the slowest in the last bin
+        hist.hist(latencies, bins=[10 ** (low + (high - low) * i / 60) for i in range(61)], color="#3b7dd8")
+        hist.set_xscale("log")
+    else:
+        hist.hist(latencies, bins=60, color="#3b7dd8")
+    hist.set_xlabel("latency (ms)" + (", log scale" if spread else ""))
     hist.set_ylabel("requests")
     hist.set_title("latency histogram")
     qs = [i / 10 for i in range(0, 1001)]
-    curve.plot(qs, [percentile(latencies, q) for q in qs], color="#d8603b")
+    curve.plot(qs, [percentile(latencies, q) for q in qs], color="#3b7dd8")
     curve.set_xlabel("percentile")
     curve.set_ylabel("latency (ms)")
     curve.set_title("percentile curve")
-    curve.set_yscale("log")
-    fig.suptitle(title or f"{result.requests} requests, concurrency {result.concurrency}, {result.url}")
+    if spread:
+        curve.set_yscale("log")
+    for name, colour in PERCENTILE_MARKS.items():
+        value = result.latency_ms[name]
+        if math.isnan(value):  # no latencies at all
+            continue
+        label = f"{name} {value:,.0f} ms" if value >= 100 else f"{name} {value:.3g} ms"
+        hist.axvline(value, color=colour, linestyle="--", linewidth=1.3, label=label)
+        curve.axhline(value, color=colour, linestyle="--", linewidth=1, label=label)
+        curve.plot([float(name[1:])], [value], marker="o", color=colour)
+    errors = ", ".join(f"{status}: {n}" for status, n in sorted(result.status_counts.items()) if status[0] != "2")
+    facts = [
+        f"errors {result.errors} of {result.requests}" + (f" ({errors})" if errors else ""),
+        f"cold starts {result.cold_starts} (X-Cold-Start)",
+        f"retries {result.retries}, {result.throughput_rps:.0f} req/s",
+    ]
+    if latencies:
+        hist.legend(loc="upper right", fontsize=9)
+    # Upper left of a percentile curve (low percentiles, high latency) stays empty: the facts go there too.
+    handles, labels = curve.get_legend_handles_labels()
+    blank = [Line2D([], [], linestyle="none") for _ in facts]
+    legend = curve.legend([*handles, *blank], [*labels, *facts], loc="upper left", fontsize=9, handlelength=1.5)
+    if result.errors:
+        legend.get_frame().set_facecolor("#fff1d6")
+    fig.suptitle(
+        title
+        or f"{result.requests} requests, concurrency {result.concurrency}, {result.url}: "
+        f"errors {result.errors}, cold starts {result.cold_starts}"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -320,7 +367,24 @@ def summary(result: LoadResult) -> str:
         f"p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f} ms, p99 {lat['p99']:.2f} ms, "
         f"{result.throughput_rps:.0f} req/s, errors {result.errors} {result.status_counts}, "
         f"cold starts {result.cold_starts}, retries {result.retries}"
-    )
+    ) + "".join(f"\n{note}" for note in notes(result))
+
+
+SLOW_MS = 900.0  # a request this slow is a cold start, or something in front of the function
+
+
+def notes(result: LoadResult) -> list[str]:
+    """What the figures do not say by themselves."""
+    slow = sum(latency >= SLOW_MS for latency in result.latencies_ms)
+    if slow <= result.cold_starts or not result.server.startswith("Werkzeug"):
+        return []
+    return [
+        f"note: {slow} request(s) took {SLOW_MS:.0f} ms or more but only {result.cold_starts} met a cold start "
+        "(X-Cold-Start: true, the first answer of a function process). The server answers as Werkzeug, as "
+        "`sam local start-api` does: it runs one invocation at a time in its warm container, so concurrent requests "
+        "queue, and after an answer it waits up to 1 s for the function's REPORT log line. Those seconds are "
+        "the emulator's, not the function's: its own time is the Duration in the REPORT lines SAM prints."
+    ]
 
 
 def parser() -> argparse.ArgumentParser:

@@ -36,7 +36,9 @@ def test_load_mode_reports_and_writes_json_and_plot(
     out, plot = tmp_path / "result.json", tmp_path / "latency.png"
     argv = ["load", "--url", server, "-n", "300", "-c", "4", "--rows", "5", "--out", str(out), "--plot", str(plot)]
     assert client.main(argv) == 0
-    assert "300 requests, concurrency 4, 5 row(s) each" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "300 requests, concurrency 4, 5 row(s) each" in said
+    assert "errors 0 {'200': 300}, cold starts 1" in said
     result = json.loads(out.read_text())
     assert result["status_counts"] == {"200": 300}
     assert result["errors"] == 0
@@ -44,6 +46,8 @@ def test_load_mode_reports_and_writes_json_and_plot(
     assert len(result["latencies_ms"]) == 300
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p90"] <= result["latency_ms"]["p99"]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result["server"] == "uvicorn"
+    assert "note:" not in said  # no sam local note for uvicorn
 
 
 def test_predict_mode_prints_the_answer(server: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,13 +64,37 @@ def test_client_errors_are_explained(server: str, capsys: pytest.CaptureFixture[
     assert "--features must be comma-separated numbers" in capsys.readouterr().err
 
 
-def test_5xx_is_retried_then_reported(broken_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_5xx_is_retried_then_reported(broken_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     started = time.perf_counter()
     assert client.main(["predict", "--url", broken_server, "--retries", "2"]) == 2
     assert time.perf_counter() - started >= 0.1  # two backoffs happened
     assert "HTTP 503: model not loaded: sha256 mismatch" in capsys.readouterr().err
-    assert client.main(["load", "--url", broken_server, "-n", "20", "-c", "2", "--quiet"]) == 1
+    plot = tmp_path / "errors.png"
+    assert client.main(["load", "--url", broken_server, "-n", "20", "-c", "2", "--quiet", "--plot", str(plot)]) == 1
     assert "errors 20 {'503': 20}" in capsys.readouterr().out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # a run with errors is plotted too
+
+
+def sam_local_like(latencies: list[float], cold_starts: int, server: str) -> client.LoadResult:
+    return client.LoadResult(
+        url="http://127.0.0.1:3000/predict", requests=len(latencies), concurrency=8, rows_per_request=1, wall_s=1.0,
+        throughput_rps=10.0, latency_ms={q: client.percentile(latencies, float(q[1:])) for q in ("p50", "p90", "p99")},
+        status_counts={"200": len(latencies)}, errors=0, cold_starts=cold_starts, retries=0, latencies_ms=latencies,
+        server=server,
+    )  # fmt: skip
+
+
+def test_slow_requests_without_cold_starts_under_sam_local_are_explained(tmp_path: Path) -> None:
+    latencies = [40.0] * 90 + [1050.0] * 10  # SAM's up-to-1-s wait for the REPORT line, no new process
+    werkzeug = sam_local_like(latencies, 0, "Werkzeug/3.1.9 Python/3.11.7")
+    said = client.summary(werkzeug)
+    assert "note: 10 request(s) took 900 ms or more but only 0 met a cold start" in said
+    assert "`sam local start-api`" in said
+    assert "waits up to 1 s for the function's REPORT log line" in said
+    assert "note:" not in client.summary(sam_local_like(latencies, 0, "uvicorn"))  # slow for reasons of its own
+    assert "note:" not in client.summary(sam_local_like([40.0] * 99 + [1500.0], 1, werkzeug.server))  # a cold start
+    client.plot(werkzeug, tmp_path / "sam.png")  # two groups far apart: log-scale bins
+    assert (tmp_path / "sam.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
