@@ -13,9 +13,11 @@ sometimes leaves the warm container running (seen in 1 of 3 tries). So this wrap
    what Ctrl-C does (a second SIGINT would cut SAM's own cleanup short); later ones are ignored. SIGQUIT
    is included because, SAM being in a session of its own, Ctrl-\\ would otherwise leave it running;
 3. waits for SAM at most --grace seconds after that, then kills SAM's process group (SIGKILL);
-4. removes (`docker rm -f`) every SAM Lambda container (label sam.cli.container.type=lambda) created while
-   it ran and still there. Containers that existed before it started are never touched; one that another
-   `sam local` on the same engine started meanwhile would be, if still there when this one stops;
+4. when SAM was stopped by a signal or failed, removes (`docker rm -f`) every SAM Lambda container (label
+   sam.cli.container.type=lambda) created while it ran and still there. Containers that existed before it
+   started are never touched; one that another `sam local` on the same engine started meanwhile would be,
+   if still there when this one stops. After a normal exit (`sam local invoke` that finished: SAM removed
+   its own container) nothing is removed, so `make invoke` beside a serving `make local` leaves it alone;
 5. exits with SAM's exit code, or 128 + the signal that stopped it.
 """
 
@@ -177,7 +179,8 @@ def run(command: list[str], grace: float, stdout_copy: bytearray | None = None) 
             returncode = stopper.wait(grace)
             if reader is not None:
                 reader.join(timeout=10)  # SAM's children may hold the pipe open: never wait on them for long
-        remove_new_containers(before)
+        if stopper.received is not None or returncode != 0:
+            remove_new_containers(before)
     if stopper.received is not None:
         return 128 + stopper.received
     return 128 - returncode if returncode < 0 else returncode

@@ -54,3 +54,25 @@ def test_a_4xx_answer_is_printed_and_exits_1(iris_build: Path, iris_bundle: Path
     assert response["statusCode"] == 422
     assert "features[3]: expected a finite number, got NaN" in str(response["body"])
     assert "PredictFunction answered 422: exit status 1" in result.stderr
+
+
+OTHER_SAM = """#!/bin/sh
+# Finishes normally while another `sam local` on the engine (a serving `make local`) starts a container.
+docker run -d --label sam.cli.container.type=lambda --entrypoint sleep "$1" 600 > "$2"
+"""
+
+
+def test_a_finished_invoke_removes_no_container_of_others(lambda_image: str, tmp_path: Path) -> None:
+    """`make invoke` beside a serving `make local`: the wrapper cleans up only after a signal or a failure,
+    never the containers another `sam local` started meanwhile when SAM simply finished."""
+    fake, cidfile = tmp_path / "sam", tmp_path / "cid"
+    fake.write_text(OTHER_SAM)
+    fake.chmod(0o755)
+    wrapper = [sys.executable, "-m", "tools.sam_local", "--sam", str(fake), "--", lambda_image, str(cidfile)]
+    try:
+        assert subprocess.run(wrapper, cwd=ROOT, timeout=300).returncode == 0
+        cid = cidfile.read_text().strip()
+        assert subprocess.run(["docker", "inspect", cid], capture_output=True, timeout=120).returncode == 0
+    finally:
+        if cidfile.exists():
+            subprocess.run(["docker", "rm", "-f", cidfile.read_text().strip()], capture_output=True, timeout=120)
