@@ -78,9 +78,11 @@ $(AUDIT_VENV)/.stamp: requirements-audit.txt
 audit: $(AUDIT_VENV)/.stamp
 	tools/audit
 
-# The engine is started here so the sam local tests run; without one they skip (and fail under CI=true).
+# The engine is started (and a headless Chromium installed) here so the sam local tests run; without them
+# they skip (and fail under CI=true).
 test: venv $(BUNDLE)/manifest.json lint typecheck audit
 	-tools/docker-engine
+	-tools/browser
 	$(BIN)/pytest
 
 validate: $(SAM_VENV)/.stamp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -67,6 +68,18 @@ def make_app(model_dir: Path, telemetry: Telemetry | None = None, **settings: An
     """The app over the bundle in ``model_dir``, as create_app builds it, with ``Settings(model_dir, **settings)``
     (for TestClient; Lambda events go through the production handler: tests/conftest.py)."""
     return create_app(Settings(model_dir, **settings), load_or_error(model_dir), telemetry)
+
+
+def assert_offline_docs(html: str, root: str = "") -> None:
+    """``html`` is the offline Swagger UI page (predictor/docs.py) served under the prefix ``root``: its
+    OpenAPI document and assets are the function's own (``root`` + path), the favicon is inline, and it
+    names no outside host at all."""
+    assert f"url: '{root}/openapi.json'" in html
+    css, favicon, js = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert (css, js) == (f"{root}/docs/assets/swagger-ui.css", f"{root}/docs/assets/swagger-ui-bundle.js")
+    assert favicon.startswith("data:image/png;base64,")
+    outside = re.findall(r"(?:https?:)?//[a-z0-9.-]+", html.replace(favicon, ""), re.IGNORECASE)
+    assert not outside, f"the page names an outside host: {outside}"
 
 
 def free_port() -> int:

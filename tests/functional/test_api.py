@@ -16,7 +16,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
 from tests.conftest import import_app, package, production_handler
-from tests.utils import FakeLambdaContext, make_app
+from tests.utils import FakeLambdaContext, assert_offline_docs, make_app
 
 ROW = [float(v) for v in load_diabetes().data[0]]
 
@@ -97,12 +97,27 @@ def test_unknown_route_and_wrong_method(client: TestClient) -> None:
 def test_docs_without_a_stage_use_plain_paths(client: TestClient) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200
-    assert "url: '/openapi.json'" in docs.text
+    assert_offline_docs(docs.text)
     spec = client.get("/openapi.json").json()
     assert "servers" not in spec
     assert set(spec["paths"]) == {"/predict", "/health", "/model"}
     schema = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["properties"]) == {"features", "instances"}
+
+
+def test_docs_assets_are_served_by_the_function(client: TestClient) -> None:
+    for name, media_type in [
+        ("swagger-ui-bundle.js", "text/javascript"),
+        ("swagger-ui.css", "text/css"),
+    ]:
+        asset = client.get(f"/docs/assets/{name}")
+        assert asset.status_code == 200
+        assert asset.headers["content-type"] == f"{media_type}; charset=utf-8"
+        assert len(asset.content) > 100_000
+    assert b"5.32" in client.get("/docs/assets/swagger-ui-bundle.js").content  # Swagger UI 5: OpenAPI 3.1
+    for name in ["favicon.png", "redoc.standalone.js", "..%2Fcore.py", "swagger-ui.js"]:
+        assert client.get(f"/docs/assets/{name}").status_code == 404
+    assert client.get("/redoc").status_code == 404  # not served: Redoc loads its logo from a CDN
 
 
 def test_broken_bundle_answers_503_with_the_reason(default_bundle: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Handler, load_event
+from tests.utils import assert_offline_docs
 
 NOT_BASE64 = "body: isBase64Encoded is true but the body is not valid base64"
 
@@ -280,7 +281,7 @@ def test_function_url_events_are_served(handler: Handler, version: str) -> None:
     assert predict["statusCode"] == 200, predict["body"]
     assert "prediction" in json.loads(predict["body"])
     docs = handler(function_url("GET", "/docs"))
-    assert "url: '/openapi.json'" in docs["body"]  # $default: no stage in the URL
+    assert_offline_docs(docs["body"])  # $default: no stage in the URL
 
 
 # --- REST events without requestContext.path ---------------------------------------------------------------
@@ -296,14 +297,37 @@ def rest_docs_without_requested_path(stage: str, host: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("host", "openapi_url"),
+    ("host", "root"),
     [
-        ("a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com", "/Prod/openapi.json"),
-        ("api.example.com", "/openapi.json"),  # custom domain: the stage is not in the URL
-        ("127.0.0.1:3000", "/openapi.json"),
+        ("a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com", "/Prod"),
+        ("api.example.com", ""),  # custom domain: the stage is not in the URL
+        ("127.0.0.1:3000", ""),
     ],
 )
-def test_docs_without_a_requested_path_follow_the_host(handler: Handler, host: str, openapi_url: str) -> None:
+def test_docs_without_a_requested_path_follow_the_host(handler: Handler, host: str, root: str) -> None:
     response = handler(rest_docs_without_requested_path("Prod", host))
     assert response["statusCode"] == 200
-    assert f"url: '{openapi_url}'" in response["body"]
+    assert_offline_docs(response["body"], root)
+
+
+@pytest.mark.parametrize("name", ["rest-docs", "http-stage-docs"])
+def test_docs_behind_a_stage_load_their_assets_from_the_function(handler: Handler, name: str) -> None:
+    """Behind /prod the page and its assets are the function's own, and the assets come back as text
+    (API Gateway would pass a base64 body through unless the API lists binary media types)."""
+    docs = load_event(name)
+    page = handler(docs)
+    assert page["statusCode"] == 200
+    assert_offline_docs(page["body"], "/prod")
+    for asset, media_type in [("swagger-ui-bundle.js", "text/javascript"), ("swagger-ui.css", "text/css")]:
+        event = copy.deepcopy(docs)
+        if name.startswith("rest"):  # v1: the route in path, what the client asked for in requestContext.path
+            event["path"] = f"/docs/assets/{asset}"
+            event["requestContext"]["path"] = f"/prod/docs/assets/{asset}"
+        else:  # v2: the stage is the first path segment
+            event["rawPath"] = f"/prod/docs/assets/{asset}"
+            event["requestContext"]["http"]["path"] = event["rawPath"]
+        response = handler(event)
+        assert response["statusCode"] == 200, response["body"][:300]
+        assert response["isBase64Encoded"] is False
+        assert {k.lower(): v for k, v in response["headers"].items()}["content-type"].startswith(media_type)
+        assert len(response["body"]) > 100_000

@@ -7,6 +7,7 @@ except under CI=true, where that is a failure: CI must run them.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -139,3 +140,31 @@ def server(default_bundle: Path) -> Iterator[str]:
     """The app under uvicorn on a free loopback port, with the default model."""
     with serve(default_bundle) as base:
         yield base
+
+
+@pytest.fixture(scope="session")
+def start_api(built: Path, lambda_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`sam local start-api` on the build, stopped as Ctrl-C does (SIGINT to its group; SIGTERM, what make
+    local's wrapper turns into that, is tests/integration/test_clean_stop.py's): no container may be left."""
+    before = lambda_containers()
+    port = free_port()
+    log = tmp_path_factory.mktemp("start-api") / "sam.log"
+    args = ["local", "start-api", "-t", str(built / "template.yaml"), "--port", str(port)]
+    args += ["--invoke-image", lambda_image, "--skip-pull-image", "--warm-containers", "EAGER"]
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(SAM), *args], cwd=ROOT, env=sam_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(proc, base, log)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: SAM stops its containers
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode is not None
+    assert lambda_containers() - before == set(), "sam local start-api left containers behind"

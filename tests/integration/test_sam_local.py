@@ -6,11 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import signal
-import subprocess
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,8 +18,8 @@ import pytest
 
 from tests.conftest import ROOT, event_names, load_event
 from tests.functional.test_events import EXPECTED
-from tests.integration.conftest import BUNDLE, SAM, lambda_containers, run_sam, sam_env, wait_for_health
-from tests.utils import assert_predictions_close, free_port
+from tests.integration.conftest import BUNDLE, run_sam
+from tests.utils import assert_offline_docs, assert_predictions_close
 
 pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
 
@@ -43,14 +39,18 @@ def invoke(built: Path, image: str, name: str) -> dict[str, Any]:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    answer = result.stdout.strip().splitlines()
+    # SAM has exited 0 with no answer at all (seen once, on a machine loaded by other test runs): its stderr says why.
+    assert answer, f"{name}: no answer from sam local invoke:\n{result.stderr[-3000:]}"
+    return json.loads(answer[-1])  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")
 def invoked(built: Path, lambda_image: str) -> dict[str, dict[str, Any]]:
-    """Every file in events/ through `sam local invoke` (three at a time: each starts a container)."""
+    """Every file in events/ through `sam local invoke`, two at a time: each starts a container and cold-starts
+    the function in it, which must fit the function's Timeout even on a slow, loaded 2-core machine."""
     names = event_names()
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(zip(names, pool.map(lambda n: invoke(built, lambda_image, n), names), strict=True))
 
 
@@ -73,34 +73,6 @@ def test_sam_local_invoke(name: str, invoked: dict[str, dict[str, Any]]) -> None
         out = json.loads(response["body"])
         # The host's scikit-learn (cp311 wheels) vs the image's (cp313): equal within the tolerance.
         assert_predictions_close(out["predictions"] if "predictions" in out else [out["prediction"]], expected)
-
-
-@pytest.fixture(scope="session")
-def start_api(built: Path, lambda_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`sam local start-api` on the build, stopped as Ctrl-C does (SIGINT to its group; SIGTERM, what make
-    local's wrapper turns into that, is tests/integration/test_clean_stop.py's): no container may be left."""
-    before = lambda_containers()
-    port = free_port()
-    log = tmp_path_factory.mktemp("start-api") / "sam.log"
-    args = ["local", "start-api", "-t", str(built / "template.yaml"), "--port", str(port)]
-    args += ["--invoke-image", lambda_image, "--skip-pull-image", "--warm-containers", "EAGER"]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(SAM), *args], cwd=ROOT, env=sam_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(proc, base, log)
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: SAM stops its containers
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode is not None
-    assert lambda_containers() - before == set(), "sam local start-api left containers behind"
 
 
 def test_start_api_over_http(start_api: str) -> None:
@@ -132,7 +104,11 @@ def test_start_api_over_http(start_api: str) -> None:
         # /docs must point at the local URL: SAM's events carry stage "Prod", the local URL has none.
         docs = client.get("/docs")
         assert docs.status_code == 200
-        assert "url: '/openapi.json'" in docs.text
+        assert_offline_docs(docs.text)
+        asset = client.get("/docs/assets/swagger-ui-bundle.js")
+        assert asset.status_code == 200
+        assert asset.headers["content-type"].startswith("text/javascript")
+        assert asset.text.startswith("/*! For license information please see swagger-ui-bundle.js")
         spec = client.get("/openapi.json")
         assert spec.status_code == 200
         assert "/predict" in spec.json()["paths"]

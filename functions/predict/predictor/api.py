@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
 from predictor.bundle import LoadedBundle
+from predictor.docs import router as docs_router
 from predictor.errors import add_error_handlers
 from predictor.middleware import MODEL_VERSION_HEADER, ObserveResponses
 from predictor.observability import EmfTelemetry, PrometheusTelemetry, Telemetry
@@ -41,12 +42,15 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
         title="Serverless model inference",
         summary=f"{manifest.name} {manifest.version} ({manifest.task})" if manifest else "no model loaded",
         version=version or "unavailable",
+        docs_url=None,  # /docs is served offline by predictor/docs.py (no CDN)
+        redoc_url=None,  # and /redoc not at all: Redoc loads its logo from a CDN
     )
     app.state.settings = settings
     app.state.bundle = loaded.bundle
     app.state.bundle_error = loaded.error
     app.state.telemetry = telemetry
     app.include_router(router)
+    app.include_router(docs_router)
     if isinstance(telemetry, PrometheusTelemetry):
         add_metrics_route(app, telemetry)
     add_error_handlers(app)
