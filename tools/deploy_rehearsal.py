@@ -202,12 +202,15 @@ def rehearse(config_env: str, build_dir: Path, endpoint: str, keep: Path | None 
     # executes) creates it: Outputs stay empty here; tests/integration/test_operator.py reads them from
     # a stack created with CreateStack from the same expansion.
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
-    resources = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    summaries = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    declared = template["Resources"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     return {
         "stack": stack,
         "status": described["StackStatus"],
-        "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
-        "resources": sorted(r["ResourceType"] for r in resources),
+        "outputs": outputs or "none: moto leaves a change set's Outputs empty (AWS fills them; `model-ops endpoint`)",
+        # moto lists some resources without a type: the template says what each one is.
+        "resources": sorted(r["ResourceType"] or declared[r["LogicalResourceId"]]["Type"] for r in summaries),
         "endpoint": endpoint,
         "parameters": {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])},
     }

@@ -229,3 +229,11 @@ def test_a_request_the_timeout_would_cut_off_is_refused(app_module: ModuleType) 
     assert response["statusCode"] == 503
     assert "not enough time left in this invocation (300 ms < MIN_TIME_LEFT_MS=1000)" in response["body"]
     assert production_handler(app_module)(event)["statusCode"] == 200
+
+
+def test_swagger_examples_show_numbers_not_strings(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    (single,) = schemas["SinglePrediction"]["properties"]["prediction"]["examples"]
+    (batch,) = schemas["BatchPrediction"]["properties"]["predictions"]["examples"]
+    assert isinstance(single, float)  # what "Try it out" shows for a regression model, not "string"
+    assert all(isinstance(value, float) for value in batch)

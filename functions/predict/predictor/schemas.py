@@ -46,15 +46,21 @@ class PredictRequest(BaseModel):
     instances: list[Row] | None = Field(default=None, description="Rows to predict, at most MAX_BATCH_ROWS.")
 
 
+# A regression's number (a list of them for a multi-output regressor), or a classifier's label as the model names it.
+Label = float | int | str | bool | list[float]
+
+
 class SinglePrediction(BaseModel):
-    prediction: Any = Field(description="Predicted value (regression) or class label (classification).")
+    prediction: Label = Field(
+        description="Predicted value (regression) or class label (classification).", examples=[209.775]
+    )
     probabilities: list[float] | None = Field(default=None, description="Per class, in the order of `classes`.")
     classes: list[Any] | None = None
     model_version: str
 
 
 class BatchPrediction(BaseModel):
-    predictions: list[Any]
+    predictions: list[Label] = Field(description="One per instance, in order.", examples=[[209.775, 70.132]])
     probabilities: list[list[float]] | None = Field(default=None, description="One list per instance.")
     classes: list[Any] | None = None
     model_version: str
