@@ -203,14 +203,17 @@ def rehearse(config_env: str, build_dir: Path, endpoint: str, keep: Path | None 
     # a stack created with CreateStack from the same expansion.
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     summaries = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    # moto lists some resources without a type, and some with neither type nor logical id: the template
+    # names the type where it can; the rest are counted, not shown as empty strings.
     declared = template["Resources"]
+    types = [r["ResourceType"] or declared.get(r["LogicalResourceId"], {}).get("Type") for r in summaries]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     return {
         "stack": stack,
         "status": described["StackStatus"],
         "outputs": outputs or "none: moto leaves a change set's Outputs empty (AWS fills them; `model-ops endpoint`)",
-        # moto lists some resources without a type: the template says what each one is.
-        "resources": sorted(r["ResourceType"] or declared[r["LogicalResourceId"]]["Type"] for r in summaries),
+        "resources": sorted(t for t in types if t),
+        "resources_moto_left_unnamed": sum(1 for t in types if not t),
         "endpoint": endpoint,
         "parameters": {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])},
     }
