@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
+import warnings
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +44,20 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 def package(out: Path, *args: str) -> Path:
     assert package_model.main([*args, "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(autouse=True)
+def current_event_loop() -> None:
+    """Mangum runs each event on the thread's current event loop, which its constructor makes when there is
+    none; on Lambda nothing else touches it. A test that ran ``asyncio.run`` (load tests, clients) leaves the
+    thread with no current loop, and a handler called later in the same session would answer 400 "There is
+    no current event loop": every test starts with one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            asyncio.get_event_loop()
+        except RuntimeError:
+            asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 @pytest.fixture(scope="session")

@@ -117,5 +117,10 @@ def test_swagger_ui_renders_and_runs_predict_offline(start_api: str, browser: we
     assert '"prediction":' in text.replace(" ", "")
     assert f'"model_version":"{version}"' in text.replace(" ", "")
     assert f"x-model-version: {version}" in text
+    # The documented answer is a number for this regression model, not Swagger's placeholder "string".
+    documented = predict.find_element(
+        By.CSS_SELECTOR, ".responses-table:not(.live-responses-table) tr.response[data-code='200']"
+    )
+    assert '"prediction": 209.775' in documented.text, documented.text
     outside = outside_requests(browser, start_api)
     assert outside == [], f"the page asked for outside URLs: {outside}"

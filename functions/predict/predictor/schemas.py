@@ -51,6 +51,11 @@ Label = float | int | str | bool | list[float]
 
 
 class SinglePrediction(BaseModel):
+    # What Swagger UI shows as the answer: a regression's (a classifier adds probabilities and classes).
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"prediction": 209.775, "model_version": "0578642ff2ed"}]}
+    )
+
     prediction: Label = Field(
         description="Predicted value (regression) or class label (classification).", examples=[209.775]
     )
@@ -60,6 +65,10 @@ class SinglePrediction(BaseModel):
 
 
 class BatchPrediction(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"predictions": [209.775, 70.132], "model_version": "0578642ff2ed"}]}
+    )
+
     predictions: list[Label] = Field(description="One per instance, in order.", examples=[[209.775, 70.132]])
     probabilities: list[list[float]] | None = Field(default=None, description="One list per instance.")
     classes: list[Any] | None = None
