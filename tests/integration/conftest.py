@@ -22,6 +22,7 @@ from cfnlint.decode import cfn_yaml
 
 from tests.conftest import ROOT
 from tests.utils import free_port, served_by
+from tools import sam_local
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 BUNDLE = ROOT / "layers" / "model" / "model"
@@ -53,15 +54,10 @@ def unavailable(reason: str) -> None:
 
 
 def lambda_containers() -> set[str]:
-    """Every container SAM started for a Lambda function (running or not) on this engine."""
-    result = subprocess.run(
-        ["docker", "ps", "-aq", "--no-trunc", "--filter", "label=sam.cli.container.type=lambda"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return set(result.stdout.split())
+    """Every container SAM started for a Lambda function (running or not) on this engine: sam-local's own view."""
+    found = sam_local.lambda_containers()
+    assert found is not None, "the Docker engine did not answer `docker ps`"
+    return found
 
 
 def wait_for_health(proc: subprocess.Popen[bytes], base: str, log: Path, deadline_s: float = 300) -> None:

@@ -18,6 +18,7 @@ contract's own checks in predictor/manifest.py, which the build tools run too):
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ RUNTIME_VERSIONS: dict[str, str] = {
     "scipy_version": scipy.__version__,
     "joblib_version": joblib.__version__,
 }
+
+RUNTIME_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 # sklearn warns on every call when a model fitted on a DataFrame gets a plain array; the function
 # always passes arrays ordered by the manifest's feature_names, so the warning carries no news.
@@ -92,6 +95,9 @@ class ModelBundle:
     def load(cls, model_dir: Path) -> ModelBundle:
         manifest, artifact = verified_artifact(model_dir)
         check_versions(manifest, RUNTIME_VERSIONS)
+        saved_py = ".".join(manifest.python_version.split(".")[:2])
+        if saved_py != RUNTIME_PYTHON:  # pickles written by CPython 3.x load on later 3.y: recorded, not enforced
+            logger.info("model saved with Python %s, serving with Python %s", saved_py, RUNTIME_PYTHON)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", InconsistentVersionWarning)

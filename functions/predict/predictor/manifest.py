@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import sys
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from predictor.reference import Reference
-
-logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 2  # 2: reference predictions (``reference``) are part of the bundle
@@ -135,11 +131,6 @@ def check_versions(manifest: Manifest, runtime: dict[str, str], side: str = "run
             + "; ".join(mismatches)
             + " (rebuild the layer with the versions the model was saved with, or re-package the model)"
         )
-    saved_py = ".".join(manifest.python_version.split(".")[:2])
-    running_py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if saved_py != running_py:
-        # Pickles written by CPython 3.x load on later 3.y; recorded, not enforced.
-        logger.info("model saved with Python %s, serving with Python %s", saved_py, running_py)
 
 
 def manifest_dict(manifest: Manifest) -> dict[str, Any]:
