@@ -31,7 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from predictor.manifest import LIBRARY_NAMES, BundleError, check_versions, read_manifest
+from predictor.manifest import BundleError, check_versions, read_manifest
 from tools.lambda_platform import PYTHON_VERSION, pip_install_command
 
 PRUNE_DIRS = {"tests", "__pycache__"}  # test suites; stale host bytecode
@@ -100,7 +100,7 @@ def check_manifest(manifest_path: Path, pins: dict[str, str]) -> None:
     try:
         manifest = read_manifest(manifest_path.parent)
         check_versions(
-            manifest, {key: pins.get(canonical(dist), "unpinned") for key, dist in LIBRARY_NAMES.items()}, "layer pin"
+            manifest, {key: pins.get(canonical(dist), "unpinned") for key, dist in manifest.libraries.items()}, "layer pin"
         )
     except BundleError as exc:
         raise BuildError(f"the model bundle does not match the layer's pins: {exc}") from None

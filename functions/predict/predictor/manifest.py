@@ -11,24 +11,64 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from predictor.reference import Reference
 
 MANIFEST_FILE = "manifest.json"
-MANIFEST_FORMAT = 2  # 2: reference predictions (``reference``) are part of the bundle
+MANIFEST_FORMAT = 3  # 2: reference predictions (``reference``); 3: the runtime that serves (``runtime``, ``onnx``)
+OLDEST_FORMAT = 2  # format 2 bundles are scikit-learn bundles and are still served
 
-# Libraries whose exact version is part of the contract: manifest key -> distribution name.
-LIBRARY_NAMES = {
-    "sklearn_version": "scikit-learn",
-    "numpy_version": "numpy",
-    "scipy_version": "scipy",
-    "joblib_version": "joblib",
+Runtime = Literal["sklearn", "onnx"]
+
+# Libraries whose exact version is part of the contract, per runtime: manifest key -> distribution name.
+# An ONNX bundle still records the scikit-learn, SciPy and joblib it was fitted and converted with (its
+# reference outputs are theirs), but only ONNX Runtime and numpy serve it, so only they are checked.
+RUNTIME_LIBRARIES: dict[str, dict[str, str]] = {
+    "sklearn": {
+        "sklearn_version": "scikit-learn",
+        "numpy_version": "numpy",
+        "scipy_version": "scipy",
+        "joblib_version": "joblib",
+    },
+    "onnx": {
+        "onnxruntime_version": "onnxruntime",
+        "numpy_version": "numpy",
+    },
 }
+ARTIFACTS: dict[str, str] = {"sklearn": "model.joblib", "onnx": "model.onnx"}
 
 
 class BundleError(RuntimeError):
     """The bundle cannot be served; the message says why."""
+
+
+class Parity(BaseModel):
+    """How the ONNX model's answers compared with scikit-learn's when it was packaged (the parity gate)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    rows: int = Field(ge=1)  # rows compared: the reference rows, plus the eval data when given
+    sources: list[str]
+    max_relative_error: float | None = None  # regression: max |onnx - sklearn| / (|sklearn| + scale)
+    labels_identical: bool | None = None  # classification
+    max_probability_error: float | None = None  # classification: max |onnx - sklearn| of a probability
+
+
+class OnnxModel(BaseModel):
+    """What ``manifest.json: onnx`` says of an ONNX bundle's graph and how it was made."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    input_name: str = Field(min_length=1)
+    input_dtype: Literal["float64", "float32"]  # float32 where the converter cannot take float64 (tree ensembles)
+    label_output: str | None = None  # classification: the label output's name
+    probabilities_output: str | None = None  # classification with probabilities
+    prediction_output: str | None = None  # regression
+    opsets: dict[str, int]
+    onnx_version: str
+    skl2onnx_version: str
+    parity: Parity
 
 
 class Manifest(BaseModel):
@@ -37,6 +77,7 @@ class Manifest(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
 
     format: int
+    runtime: Runtime = "sklearn"
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
     task: Literal["regression", "classification"]
@@ -49,6 +90,9 @@ class Manifest(BaseModel):
     numpy_version: str
     scipy_version: str
     joblib_version: str
+    onnxruntime_version: str | None = None  # runtime onnx
+    onnx: OnnxModel | None = None  # runtime onnx
+    runtime_choice: str | None = None  # why this runtime: "auto: ONNX passed the parity gate", or the fallback reason
     python_version: str
     trained_at: str
     metrics: dict[str, Any]
@@ -59,14 +103,27 @@ class Manifest(BaseModel):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: int) -> int:
-        if value < MANIFEST_FORMAT:
+        if value < OLDEST_FORMAT:
             raise ValueError(
-                f"format {value} predates reference predictions (format {MANIFEST_FORMAT}): "
+                f"format {value} predates reference predictions (format {OLDEST_FORMAT}): "
                 "re-package the model with `make model`"
             )
         if value > MANIFEST_FORMAT:
             raise ValueError(f"format {value} is newer than this function reads ({MANIFEST_FORMAT}): update it")
         return value
+
+    @model_validator(mode="after")
+    def _runtime_complete(self) -> Manifest:
+        if self.runtime == "onnx" and self.format < 3:
+            raise ValueError(f"runtime onnx needs manifest format 3, this one is format {self.format}")
+        if self.runtime == "onnx" and (self.onnx is None or self.onnxruntime_version is None):
+            raise ValueError("runtime onnx needs the onnx and onnxruntime_version fields")
+        return self
+
+    @property
+    def libraries(self) -> dict[str, str]:
+        """The libraries whose versions this bundle's runtime must match: manifest key -> distribution."""
+        return RUNTIME_LIBRARIES[self.runtime]
 
     @property
     def n_features(self) -> int:
@@ -119,10 +176,10 @@ def verified_artifact(model_dir: Path) -> tuple[Manifest, Path]:
 
 
 def check_versions(manifest: Manifest, runtime: dict[str, str], side: str = "runtime") -> None:
-    """The libraries the model was saved with must be exactly those of ``runtime`` (manifest key -> version)."""
+    """The libraries the bundle's runtime needs must be exactly those of ``runtime`` (manifest key -> version)."""
     mismatches = [
         f"{name} bundle={getattr(manifest, key)} {side}={runtime.get(key)}"
-        for key, name in LIBRARY_NAMES.items()
+        for key, name in manifest.libraries.items()
         if getattr(manifest, key) != runtime.get(key)
     ]
     if mismatches:
