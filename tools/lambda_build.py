@@ -100,7 +100,9 @@ def check_manifest(manifest_path: Path, pins: dict[str, str]) -> None:
     try:
         manifest = read_manifest(manifest_path.parent)
         check_versions(
-            manifest, {key: pins.get(canonical(dist), "unpinned") for key, dist in manifest.libraries.items()}, "layer pin"
+            manifest,
+            {key: pins.get(canonical(dist), "unpinned") for key, dist in manifest.libraries.items()},
+            "layer pin",
         )
     except BundleError as exc:
         raise BuildError(f"the model bundle does not match the layer's pins: {exc}") from None

@@ -35,9 +35,11 @@ from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.exceptions import InconsistentVersionWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from predictor.bundle import RUNTIME_VERSIONS, make_single_process, to_jsonable
 from predictor.manifest import MANIFEST_FILE, MANIFEST_FORMAT, Manifest, sha256_of
+from predictor.outputs import to_jsonable
 from predictor.reference import Reference
+from predictor.runtime_sklearn import VERSIONS as SKLEARN_VERSIONS
+from predictor.runtime_sklearn import make_single_process
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "layers" / "model" / "model"
 ARTIFACT = "model.joblib"
@@ -304,7 +306,7 @@ def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: M
         "classes": to_jsonable(estimator.classes_) if task == "classification" else None,
         "has_probabilities": has_probabilities,
         "artifact": ARTIFACT,
-        **RUNTIME_VERSIONS,  # the very versions the function checks against
+        **SKLEARN_VERSIONS,  # the very versions the function checks against
         "python_version": platform.python_version(),
         "trained_at": trained_at(),
         "metrics": card.metrics,

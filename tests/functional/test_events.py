@@ -76,6 +76,6 @@ def test_event_predictions_equal_model_predict(name: str, handler: Handler, app_
     names = app_module.app.state.bundle.feature_names
     raw_rows = [request["features"]] if "features" in request else request["instances"]
     rows = np.array([[r[n] for n in names] if isinstance(r, dict) else r for r in raw_rows], dtype=np.float64)
-    expected = app_module.app.state.bundle.model.predict(rows).tolist()
+    expected = app_module.app.state.bundle.model.estimator.predict(rows).tolist()
     out = json.loads(handler(event)["body"])
     assert (out["predictions"] if "predictions" in out else [out["prediction"]]) == expected

@@ -15,8 +15,10 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from predictor.bundle import RUNTIME_VERSIONS, ModelBundle, make_single_process
+from predictor.bundle import ModelBundle
 from predictor.manifest import Manifest
+from predictor.runtime_sklearn import VERSIONS as RUNTIME_VERSIONS
+from predictor.runtime_sklearn import make_single_process
 from tests.conftest import package
 from tests.utils import refusal, rewrite_manifest
 
@@ -129,5 +131,5 @@ def test_parallel_estimators_are_made_single_process(tmp_path: Path) -> None:
     bundle_dir = package(tmp_path / "model", "--estimator", str(tmp_path / "forest.joblib"))
     # the packager already stored n_jobs=1; loading keeps every n_jobs at 1
     loaded = ModelBundle.load(bundle_dir)
-    assert loaded.model.get_params()["randomforestregressor__n_jobs"] == 1
+    assert loaded.model.estimator.get_params()["randomforestregressor__n_jobs"] == 1
     assert Manifest.model_validate_json((bundle_dir / "manifest.json").read_text()).feature_names[0] == "x0"

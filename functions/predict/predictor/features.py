@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from predictor.bundle import FloatMatrix
 from predictor.errors import RequestError
+from predictor.outputs import FloatMatrix
 from predictor.schemas import PredictRequest
 
 MAX_LISTED_ERRORS = 5

@@ -1,0 +1,104 @@
+"""The scikit-learn runtime: a fitted estimator unpickled with joblib (manifest ``"runtime": "sklearn"``).
+
+Imported only when the bundle says so: a process serving an ONNX bundle never loads scikit-learn or SciPy.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import scipy
+import sklearn
+from sklearn.exceptions import InconsistentVersionWarning
+
+from predictor.manifest import BundleError, Manifest
+from predictor.outputs import FloatMatrix, RawOutputs, to_jsonable
+
+logger = logging.getLogger(__name__)
+
+# The runtime's side of the version check (the manifest's side: predictor/manifest.py RUNTIME_LIBRARIES).
+VERSIONS: dict[str, str] = {
+    "sklearn_version": sklearn.__version__,
+    "numpy_version": np.__version__,
+    "scipy_version": scipy.__version__,
+    "joblib_version": joblib.__version__,
+}
+
+# sklearn warns on every call when a model fitted on a DataFrame gets a plain array; the function
+# always passes arrays ordered by the manifest's feature_names, so the warning carries no news.
+warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+
+
+def make_single_process(estimator: Any) -> dict[str, Any]:
+    """Set every ``n_jobs`` (including nested ``step__n_jobs``) to 1; returns what was changed."""
+    get_params = getattr(estimator, "get_params", None)
+    if get_params is None:
+        return {}
+    changed = {
+        key: value
+        for key, value in get_params(deep=True).items()
+        if (key == "n_jobs" or key.endswith("__n_jobs")) and value not in (None, 1)
+    }
+    if changed:
+        estimator.set_params(**dict.fromkeys(changed, 1))
+    return changed
+
+
+class SklearnModel:
+    """A verified estimator; ``predict`` runs it as /predict needs (single process, inputs known finite)."""
+
+    def __init__(self, estimator: Any, with_probabilities: bool) -> None:
+        self.estimator = estimator
+        self.with_probabilities = with_probabilities
+
+    def predict(self, rows: FloatMatrix) -> RawOutputs:
+        # The request schema already refused NaN and infinities: sklearn need not scan every value again.
+        # Finite inputs far out of range can still overflow (1e306 x a coefficient): numpy's warning is
+        # silenced because the caller checks the outcome and refuses it with a 422 that says so.
+        with sklearn.config_context(assume_finite=True), np.errstate(over="ignore", invalid="ignore"):
+            predictions = self.estimator.predict(rows)
+            probabilities = self.estimator.predict_proba(rows) if self.with_probabilities else None
+        return RawOutputs(np.asarray(predictions), probabilities)
+
+
+def load(manifest: Manifest, artifact: Path) -> SklearnModel:
+    """Unpickle the (sha256-verified) artifact and check it is the estimator the manifest describes."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InconsistentVersionWarning)
+            estimator = joblib.load(artifact)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the bundle is unusable
+        raise BundleError(f"cannot load {artifact.name}: {type(exc).__name__}: {exc}") from None
+    check_model_matches(manifest, estimator)
+    changed = make_single_process(estimator)
+    if changed:
+        logger.info("n_jobs set to 1 for Lambda (was %s)", changed)
+    return SklearnModel(estimator, manifest.has_probabilities)
+
+
+def check_model_matches(manifest: Manifest, model: Any) -> None:
+    """The unpickled object must be the estimator the manifest describes."""
+    if not callable(getattr(model, "predict", None)):
+        raise BundleError(f"manifest does not match the model: {type(model).__name__} has no predict()")
+    n_in = getattr(model, "n_features_in_", None)
+    if n_in is not None and int(n_in) != manifest.n_features:
+        raise BundleError(
+            f"manifest does not match the model: manifest lists {manifest.n_features} features, "
+            f"the model expects {n_in}"
+        )
+    classes = getattr(model, "classes_", None)
+    if manifest.task == "classification":
+        if classes is None or to_jsonable(classes) != manifest.classes:
+            raise BundleError(
+                f"manifest does not match the model: manifest classes {manifest.classes}, "
+                f"model classes {None if classes is None else to_jsonable(classes)}"
+            )
+        if manifest.has_probabilities and not callable(getattr(model, "predict_proba", None)):
+            raise BundleError("manifest does not match the model: no predict_proba()")
+    elif classes is not None:
+        raise BundleError("manifest does not match the model: task is regression but the model is a classifier")
