@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,14 +36,18 @@ from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.exceptions import InconsistentVersionWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from predictor.manifest import MANIFEST_FILE, MANIFEST_FORMAT, Manifest, sha256_of
+from predictor.bundle import ModelBundle
+from predictor.manifest import ARTIFACTS, MANIFEST_FILE, MANIFEST_FORMAT, BundleError, Manifest, OnnxModel, sha256_of
 from predictor.outputs import to_jsonable
 from predictor.reference import Reference
 from predictor.runtime_sklearn import VERSIONS as SKLEARN_VERSIONS
 from predictor.runtime_sklearn import make_single_process
+from tools import convert_onnx
+from tools.convert_onnx import Tolerance
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "layers" / "model" / "model"
-ARTIFACT = "model.joblib"
+ARTIFACT = ARTIFACTS["sklearn"]
+ONNX_ARTIFACT = ARTIFACTS["onnx"]
 REFERENCE_ROWS = 32  # rows whose outputs the bundle stores and the function reproduces at cold start
 REFERENCE_VALUES = 20_000  # at most this many stored numbers: keeps manifest.json small for wide models
 
@@ -79,7 +84,7 @@ def train_default() -> tuple[Any, list[str], dict[str, Any], dict[str, Any], Ref
         "n_test": len(y_test),
     }
     dataset = {"name": "sklearn.datasets.load_diabetes", "split": "train_test_split(test_size=0.2, random_state=42)"}
-    return model, list(data.feature_names), metrics, dataset, evenly_spaced(x_test, "the held-out test split")
+    return model, list(data.feature_names), metrics, dataset, (x_test, "the held-out test split")
 
 
 def load_user_estimator(path: Path) -> Any:
@@ -148,7 +153,7 @@ def resolve_feature_names(estimator: Any, given: list[str] | None) -> list[str]:
 def evaluate(
     estimator: Any, task: str, csv: Path, target: str, names: list[str]
 ) -> tuple[dict[str, Any], ReferenceRows]:
-    """Metrics on the CSV, and reference rows taken from it."""
+    """Metrics on the CSV, and its rows (reference rows are taken from them; the parity gate uses them all)."""
     from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score
 
     table = np.genfromtxt(csv, delimiter=",", names=True, dtype=None, encoding="utf-8")
@@ -159,7 +164,7 @@ def evaluate(
     x = np.column_stack([table[name].astype(np.float64) for name in names])
     y = table[target]
     predicted = estimator.predict(x)
-    reference = evenly_spaced(x, f"the eval data {csv.name}")
+    reference = (x, f"the eval data {csv.name}")
     if task == "classification":
         return {
             "eval_accuracy": round(float(accuracy_score(y, predicted)), 6),
@@ -276,7 +281,9 @@ class ModelCard:
     version: str | None  # None: the first 12 hex digits of the artifact's sha256
     metrics: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)  # dataset, source: recorded as they are
-    reference_rows: ReferenceRows | None = None  # None: drawn within the training range
+    eval_rows: ReferenceRows | None = None  # held-out data; None: reference rows drawn within the training range
+    runtime: Literal["auto", "onnx", "sklearn"] = "auto"
+    tolerance: Tolerance = field(default_factory=Tolerance)  # the ONNX parity gate's
 
 
 def check_takes_float_arrays(estimator: Any, n_features: int) -> None:
@@ -297,7 +304,8 @@ def check_takes_float_arrays(estimator: Any, n_features: int) -> None:
 def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: ModelCard) -> dict[str, Any]:
     """Every manifest field that does not depend on the artifact's bytes."""
     has_probabilities = task == "classification" and hasattr(estimator, "predict_proba")
-    rows = card.reference_rows if card.reference_rows is not None else drawn_rows(estimator, len(feature_names))
+    known = card.eval_rows
+    rows = evenly_spaced(*known) if known is not None else drawn_rows(estimator, len(feature_names))
     return {
         "format": MANIFEST_FORMAT,
         "name": card.name,
@@ -316,26 +324,100 @@ def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: M
     }
 
 
+@dataclass(frozen=True)
+class RuntimeChoice:
+    """The runtime that will serve, the manifest fields that say so, and how to write its artifact."""
+
+    fields: dict[str, Any]
+    write: Callable[[Path], None]
+    summary: str
+
+
+def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard) -> RuntimeChoice:
+    """ONNX when asked (or ``auto``) and the conversion passes the parity gate; else scikit-learn, saying why."""
+    if card.runtime == "sklearn":
+        return sklearn_runtime(estimator, "RUNTIME=sklearn")
+    reference: Reference = fields["reference"]
+    parts = [(np.asarray(reference.rows, dtype=np.float64), "the reference rows")]
+    if card.eval_rows is not None:
+        parts.append(card.eval_rows)
+    try:
+        converted = convert_onnx.convert(
+            estimator, len(fields["feature_names"]), fields["task"], fields["has_probabilities"],
+            convert_onnx.GateRows(parts), card.tolerance,
+        )  # fmt: skip
+    except convert_onnx.ConversionFailed as exc:
+        if card.runtime == "onnx":
+            raise PackagingError(
+                f"RUNTIME=onnx: {describe(estimator)} cannot be served by ONNX Runtime: {exc}"
+            ) from None
+        reason = f"auto: ONNX not used ({exc})"
+        print(f"package_model: {describe(estimator)} is served by scikit-learn: {reason}", file=sys.stderr)
+        return sklearn_runtime(estimator, reason)
+    tolerance = reference.model_copy(update={"rtol": converted.rtol, "atol": converted.atol})
+    update = {
+        "runtime": "onnx",
+        "artifact": ONNX_ARTIFACT,
+        "onnxruntime_version": convert_onnx.onnxruntime_version(),
+        "onnx": converted.info,
+        "runtime_choice": f"{card.runtime}: ONNX Runtime passed the parity gate ({converted.info.input_dtype})",
+        "reference": tolerance,
+    }
+
+    def write(path: Path) -> None:
+        path.write_bytes(converted.graph)
+
+    return RuntimeChoice(update, write, gate_summary(converted.info))
+
+
+def sklearn_runtime(estimator: Any, reason: str) -> RuntimeChoice:
+    def write(path: Path) -> None:
+        joblib.dump(estimator, path)
+
+    return RuntimeChoice({"runtime_choice": reason}, write, "runtime sklearn")
+
+
+def gate_summary(info: OnnxModel) -> str:
+    figures = info.parity
+    if figures.max_relative_error is not None:
+        agreement = f"max relative error {figures.max_relative_error:.2g}"
+    else:
+        agreement = "labels identical" + (
+            f", max probability error {figures.max_probability_error:.2g}"
+            if figures.max_probability_error is not None
+            else ""
+        )
+    return f"runtime onnx ({info.input_dtype} input; parity gate on {figures.rows} rows: {agreement})"
+
+
 def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard) -> Manifest:
     """Write the bundle to ``out`` atomically (a staging folder renamed into place)."""
     task = task_of(estimator)
     make_single_process(estimator)
     check_takes_float_arrays(estimator, len(feature_names))
     fields = manifest_fields(estimator, task, feature_names, card)
+    choice = choose_runtime(estimator, fields, card)
+    fields.update(choice.fields)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=out.parent))
     try:
-        joblib.dump(estimator, staging / ARTIFACT)
-        digest = sha256_of(staging / ARTIFACT)
-        size = (staging / ARTIFACT).stat().st_size
-        manifest = Manifest(**fields, version=card.version or digest[:12], sha256=digest, size_bytes=size)
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest.model_dump(), indent=2) + "\n")
+        artifact = staging / fields["artifact"]
+        choice.write(artifact)
+        digest = sha256_of(artifact)
+        manifest = Manifest(
+            **fields, version=card.version or digest[:12], sha256=digest, size_bytes=artifact.stat().st_size
+        )
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest.model_dump(exclude_none=True), indent=2) + "\n")
+        ModelBundle.load(staging)  # the function's own cold-start checks, reference rows included
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
+    except BundleError as exc:
+        raise PackagingError(f"the bundle does not load as the function would load it: {exc}") from None
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+    print(f"package_model: {choice.summary}")
     return manifest
 
 
@@ -347,18 +429,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", help="model version (default: first 12 hex digits of the sha256)")
     parser.add_argument("--eval-csv", type=Path, help="CSV with a header row to compute metrics on")
     parser.add_argument("--target", help="target column of --eval-csv")
+    parser.add_argument(
+        "--runtime", choices=["auto", "onnx", "sklearn"], default="auto",
+        help="auto (default): ONNX Runtime when conversion passes the parity gate, else scikit-learn",
+    )  # fmt: skip
+    parser.add_argument("--parity-rtol", type=float, default=convert_onnx.PARITY_RTOL, help="regression tolerance")
+    parser.add_argument(
+        "--parity-probability-atol", type=float, default=convert_onnx.PARITY_PROBABILITY_ATOL,
+        help="classification: largest difference allowed in a probability",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default: {DEFAULT_OUT})")
     args = parser.parse_args(argv)
 
     given = [n.strip() for n in args.feature_names.split(",")] if args.feature_names else None
-    reference_rows: ReferenceRows | None = None
+    eval_rows: ReferenceRows | None = None
     try:
         if given is not None and (any(not n for n in given) or len(set(given)) != len(given)):
             raise PackagingError(f"FEATURE_NAMES must be distinct and non-empty, got {args.feature_names!r}")
         if args.estimator is None:
             if given is not None or args.eval_csv:
                 raise PackagingError("--feature-names and --eval-csv apply only with --estimator")
-            estimator, names, metrics, dataset, reference_rows = train_default()
+            estimator, names, metrics, dataset, eval_rows = train_default()
             name = args.name or "diabetes-ridge"
             extra = {"dataset": dataset, "source": "trained by package-model (tools/package_model.py)"}
         else:
@@ -369,11 +460,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.eval_csv:
                 if not args.target:
                     raise PackagingError("--eval-csv needs --target COLUMN")
-                metrics, reference_rows = evaluate(estimator, task, args.eval_csv, args.target, names)
+                metrics, eval_rows = evaluate(estimator, task, args.eval_csv, args.target, names)
             else:
                 metrics = {"note": "not evaluated: pass --eval-csv FILE --target COLUMN (make model EVAL_CSV=...)"}
             extra = {"source": f"packaged from {args.estimator.name}"}
-        card = ModelCard(name, args.version, metrics, extra, reference_rows)
+        tolerance = Tolerance(args.parity_rtol, args.parity_probability_atol)
+        card = ModelCard(name, args.version, metrics, extra, eval_rows, args.runtime, tolerance)
         manifest = package(estimator, names, args.out, card)
     except PackagingError as exc:
         print(f"package_model: error: {exc}", file=sys.stderr)

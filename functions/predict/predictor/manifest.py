@@ -51,6 +51,7 @@ class Parity(BaseModel):
     rows: int = Field(ge=1)  # rows compared: the reference rows, plus the eval data when given
     sources: list[str]
     max_relative_error: float | None = None  # regression: max |onnx - sklearn| / (|sklearn| + scale)
+    scale: float | None = None  # regression: mean |sklearn prediction| over the compared rows
     labels_identical: bool | None = None  # classification
     max_probability_error: float | None = None  # classification: max |onnx - sklearn| of a probability
 
