@@ -25,7 +25,7 @@ help:
 	@echo "make test    lint, type checks, security audit and the whole test suite (sets up the virtualenvs)"
 	@echo "make audit   checkov on template.yaml, pip-audit on the function and layer pins"
 	@echo "make model   train the default model, or MODEL=est.joblib [FEATURE_NAMES=a,b] to package yours"
-	@echo "make build   sam build (function + model layer, Lambda wheels, python3.13 bytecode)"
+	@echo "make build   sam build (function + the model layer for the bundle's runtime, python3.13 bytecode); sizes"
 	@echo "make dev     serve the app with uvicorn (no Docker, no SAM) on http://127.0.0.1:$(PORT)"
 	@echo "make engine  make 'docker info' answer (installs and starts dockerd on Debian as root)"
 	@echo "make image   the python3.13 Lambda image for sam local (official, or built from Debian packages)"
@@ -41,7 +41,7 @@ venv: $(VENV)/.stamp $(SAM_VENV)/.stamp
 
 # Each virtualenv also gets this project itself, editable and without dependencies: one import root
 # (app, predictor, tools) and the console commands of pyproject.toml, e.g. $(BIN)/package-model --help.
-$(VENV)/.stamp: requirements-dev.txt functions/predict/requirements.txt layers/model/requirements.txt pyproject.toml
+$(VENV)/.stamp: requirements-dev.txt functions/predict/requirements.txt layers/model/requirements.txt layers/model/requirements-onnx.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FLAGS) -r requirements-dev.txt
 	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -e .
@@ -88,8 +88,11 @@ test: venv $(BUNDLE)/manifest.json lint typecheck audit
 validate: $(SAM_VENV)/.stamp
 	$(SAM) validate --lint
 
+# The layer gets the ML runtime the bundle's manifest names (tools/model_layer.py); then the unzipped sizes and the
+# room left for a model under Lambda's limit.
 build: venv $(BUNDLE)/manifest.json
 	PYTHON=$(abspath $(BIN)/python) $(SAM) build
+	$(BIN)/python -m tools.model_layer sizes .aws-sam/build
 
 engine:
 	tools/docker-engine

@@ -1,9 +1,10 @@
 """Install pinned wheels for the Lambda runtime into a folder, prune it, and compile python3.13 bytecode.
 
-Used by the SAM ``BuildMethod: makefile`` recipes of the function and the layer, so plain
-``sam build`` (no container) produces the same artifact on this machine and on a laptop:
+Used by the SAM ``BuildMethod: makefile`` recipes of the function and (through tools/model_layer.py,
+which picks the pins by the bundle's runtime) the layer, so plain ``sam build`` (no container) produces
+the same artifact on this machine and on a laptop:
 
-    python -m tools.lambda_build --requirements REQ --target DIR [--prune] [--manifest MODEL_DIR/manifest.json]
+    python -m tools.lambda_build --requirements REQ --target DIR [--prune] [--copy SRC...]
 
 1. The host's pip downloads wheels for CPython 3.13 on manylinux <= 2.28 (Lambda's Amazon Linux 2023
    has glibc 2.34; wheels tagged above it would import here and fail there), ``--no-compile``
@@ -11,13 +12,15 @@ Used by the SAM ``BuildMethod: makefile`` recipes of the function and the layer,
 2. The installed set must be exactly the pinned set: a transitive dependency missing from the pins
    would otherwise arrive at whatever version is newest on the day of the build.
 3. ``--prune`` removes what the runtime never imports: test suites, C/Cython sources and headers,
-   console scripts. Never ``strip`` the auditwheel-patched ``*.libs``: numpy stops importing.
+   console scripts (and, for the model layer, the paths its runtime lists: tools/model_layer.py).
+   Never ``strip`` the auditwheel-patched ``*.libs``: numpy stops importing.
 4. Bytecode is compiled by a CPython 3.13 (``LAMBDA_PYTHON``, ``python3.13`` on PATH, or pyenv's;
    else inside the python3.13 Lambda image that tools/lambda_image.py provides) with
    ``--invalidation-mode unchecked-hash``: Lambda mounts /opt and /var/task read-only, so missing or
    stale-looking .pyc would be recompiled in memory at every cold start, and zip files keep mtimes
    at 2-second resolution, which makes timestamp-checked .pyc look stale.
-5. ``--manifest`` checks that the model bundle was saved with the versions being installed.
+
+The sizes are printed at each step: installed, after pruning, with bytecode.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from predictor.manifest import BundleError, check_versions, read_manifest
-from tools.lambda_platform import PYTHON_VERSION, pip_install_command
+from tools.lambda_platform import PYTHON_VERSION, pip_install_command, unzipped_size
 
 PRUNE_DIRS = {"tests", "__pycache__"}  # test suites; stale host bytecode
 PRUNE_SUFFIXES = {".pyx", ".pxd", ".pxi", ".c", ".cpp", ".h", ".hpp", ".f", ".f90"}
@@ -93,23 +97,21 @@ def check_closed(pins: dict[str, str], have: dict[str, str]) -> None:
         raise BuildError("; ".join(problems) + " - pin every package, transitive ones included")
 
 
-def check_manifest(manifest_path: Path, pins: dict[str, str]) -> None:
-    """The bundle's libraries must be the versions the layer pins (the contract's own version check)."""
-    if not manifest_path.is_file():
-        raise BuildError(f"no model bundle: {manifest_path} is missing - run `make model` first")
-    try:
-        manifest = read_manifest(manifest_path.parent)
-        check_versions(
-            manifest,
-            {key: pins.get(canonical(dist), "unpinned") for key, dist in manifest.libraries.items()},
-            "layer pin",
-        )
-    except BundleError as exc:
-        raise BuildError(f"the model bundle does not match the layer's pins: {exc}") from None
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
-def prune(target: Path) -> int:
-    removed = 0
+def prune(target: Path, paths: Sequence[str] = ()) -> list[tuple[str, int]]:
+    """Remove test suites, sources, headers, console scripts, and the glob patterns ``paths`` (relative to
+    ``target``); returns what the patterns removed with its size. Never strips a shared library."""
+    removed: list[tuple[str, int]] = []
+    for pattern in paths:
+        for path in sorted(target.glob(pattern)):
+            removed.append((path.relative_to(target).as_posix(), unzipped_size(path)))
+            remove(path)
     for bin_dir in [target / "bin"]:
         if bin_dir.is_dir():
             shutil.rmtree(bin_dir)
@@ -118,11 +120,9 @@ def prune(target: Path) -> int:
             if d in PRUNE_DIRS:
                 shutil.rmtree(Path(root) / d)
                 dirs.remove(d)
-                removed += 1
         for f in files:
             if Path(f).suffix in PRUNE_SUFFIXES:
                 (Path(root) / f).unlink()
-                removed += 1
     return removed
 
 
@@ -186,8 +186,46 @@ def compile_bytecode(target: Path, prefix: str) -> None:
     print(f"lambda_build: bytecode compiled by {where}")
 
 
-def du(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+@dataclass(frozen=True)
+class Built:
+    packages: int
+    installed: int  # bytes as pip installed them
+    pruned: int  # after pruning (the same as installed without --prune)
+    final: int  # with the python3.13 bytecode: what ships
+
+
+def build(
+    requirements: Path,
+    target: Path,
+    *,
+    prefix: str,
+    pruning: bool = True,
+    prune_paths: Sequence[str] = (),
+    copy: Sequence[Path] = (),
+) -> Built:
+    """Install the pinned wheels into ``target``, check the set, copy ``copy`` in, prune, compile bytecode."""
+    pins = read_pins(requirements)
+    target.mkdir(parents=True, exist_ok=True)
+    pip_install(requirements, target)
+    check_closed(pins, installed(target))
+    for src in copy:
+        dest = target / src.name
+        if src.is_dir():
+            shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, dest)
+    installed_bytes = unzipped_size(target)
+    if pruning:
+        for name, size in prune(target, prune_paths):
+            print(f"lambda_build: pruned {name} ({size / 1e6:.1f} MB)")
+    pruned_bytes = unzipped_size(target)
+    compile_bytecode(target, prefix)
+    built = Built(len(pins), installed_bytes, pruned_bytes, unzipped_size(target))
+    print(
+        f"lambda_build: {target.name}: {built.packages} packages, unzipped {built.installed / 1e6:.1f} MB installed, "
+        f"{built.pruned / 1e6:.1f} MB pruned, {built.final / 1e6:.1f} MB with bytecode"
+    )
+    return built
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,35 +233,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requirements", type=Path, required=True)
     parser.add_argument("--target", type=Path, required=True)
     parser.add_argument("--prune", action="store_true")
-    parser.add_argument("--manifest", type=Path, help="model bundle manifest whose versions must match the pins")
     parser.add_argument("--copy", nargs="*", default=[], type=Path, help="source files/dirs to copy into --target")
     parser.add_argument(
         "--runtime-prefix", default="/var/task", help="path shown in tracebacks (/opt/python for layers)"
     )
     args = parser.parse_args(argv)
     try:
-        pins = read_pins(args.requirements)
-        if args.manifest:
-            check_manifest(args.manifest, pins)
-        args.target.mkdir(parents=True, exist_ok=True)
-        pip_install(args.requirements, args.target)
-        check_closed(pins, installed(args.target))
-        for src in args.copy:
-            dest = args.target / src.name
-            if src.is_dir():
-                shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(src, dest)
-        if args.prune:
-            prune(args.target)
-        compile_bytecode(args.target, args.runtime_prefix)
+        build(args.requirements, args.target, prefix=args.runtime_prefix, pruning=args.prune, copy=args.copy)
     except BuildError as exc:
         print(f"lambda_build: error: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:
         print(f"lambda_build: error: {' '.join(exc.cmd[:4])}... exited with {exc.returncode}", file=sys.stderr)
         return 2
-    print(f"lambda_build: {args.target.name}: {len(pins)} packages, {du(args.target) / 1e6:.1f} MB unzipped")
     return 0
 
 

@@ -16,6 +16,16 @@ RUNTIME = f"python{PYTHON_VERSION}"  # template.yaml's Runtime (a test holds the
 ARCHITECTURE = "x86_64"
 PLATFORMS = [f"manylinux_2_28_{ARCHITECTURE}", f"manylinux_2_17_{ARCHITECTURE}", f"manylinux2014_{ARCHITECTURE}"]
 
+# Lambda's quota on a function's deployment package: the function and all its layers together, unzipped.
+UNZIPPED_LIMIT = 262_144_000  # bytes (250 MiB)
+
+
+def unzipped_size(path: Path) -> int:
+    """Bytes ``path`` weighs once unzipped on Lambda: its regular files (a symlink is not counted twice)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
 
 def pip_install_command(requirements: Path, target: Path) -> list[str]:
     """The host's pip installing wheels for the Lambda runtime into ``target`` (nothing compiled for the host:

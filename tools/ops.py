@@ -11,11 +11,13 @@
 Credentials and region come from the usual AWS settings (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...).
 
 publish-model is the model-only path: it verifies the bundle (sha256 against its manifest, library
-versions against the layer's pins), zips it with the layer's ML runtime, uploads the zip and the
-manifest to S3, publishes a new version of the stack's model layer, points the function at it,
-publishes a function version and moves the ``live`` alias there. CloudFormation does not see that
-change (drift): the next `sam deploy` puts back the layer the template builds. Prefer `make model` +
-`sam deploy` (which also runs the canary and its alarms) for routine releases.
+versions against the pins of the bundle's runtime: tools/model_layer.py), checks that ``--layer-python``
+holds that runtime (scikit-learn or ONNX Runtime) at those versions, zips the bundle's own files
+(manifest + artifact) with that runtime, uploads the zip and the manifest to S3, publishes a new
+version of the stack's model layer, points the function at it, publishes a function version and moves
+the ``live`` alias there. CloudFormation does not see that change (drift): the next `sam deploy` puts
+back the layer the template builds. Prefer `make model` + `sam deploy` (which also runs the canary and
+its alarms) for routine releases.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from predictor.manifest import MANIFEST_FILE, BundleError, manifest_dict, verified_artifact
-from tools.lambda_build import BuildError, check_manifest, read_pins
+from predictor.manifest import Manifest, manifest_dict
+from tools.lambda_build import BuildError
+from tools.lambda_platform import ARCHITECTURE, RUNTIME, UNZIPPED_LIMIT
+from tools.model_layer import bundle_files, check_bundle, check_layer_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,30 +77,34 @@ def cmd_endpoint(session: Any, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def verify_bundle(bundle: Path, layer_python: Path) -> dict[str, Any]:
-    """The function's own check (manifest, sha256) and the layer build's (versions against the pins)."""
+def verify_bundle(bundle: Path, layer_python: Path) -> Manifest:
+    """The layer build's checks (manifest, sha256, versions against the runtime's pins), and the built runtime's."""
     try:
-        manifest, _ = verified_artifact(bundle)
-        check_manifest(bundle / MANIFEST_FILE, read_pins(ROOT / "layers" / "model" / "requirements.txt"))
-    except (BundleError, BuildError) as exc:
+        manifest = check_bundle(bundle)
+        check_layer_python(manifest, layer_python)
+    except BuildError as exc:
         raise OpsError(str(exc)) from None
-    if not (layer_python / "sklearn").is_dir():
-        raise OpsError(f"no built ML runtime in {layer_python}: run `make build` first")
-    return manifest_dict(manifest)
+    return manifest
 
 
-def layer_zip(bundle: Path, layer_python: Path) -> bytes:
-    buffer = io.BytesIO()
+def layer_zip(manifest: Manifest, bundle: Path, layer_python: Path) -> tuple[bytes, int]:
+    """The layer's zip (python/ + the bundle's own files in model/) and its unzipped size."""
+    files = [(path, f"python/{path.relative_to(layer_python).as_posix()}") for path in sorted(layer_python.rglob("*"))]
+    files += [(bundle / name, f"model/{name}") for name in bundle_files(manifest)]
+    buffer, unzipped = io.BytesIO(), 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for root, prefix in ((layer_python, "python"), (bundle, "model")):
-            for path in sorted(root.rglob("*")):
-                if path.is_file():
-                    zf.write(path, f"{prefix}/{path.relative_to(root).as_posix()}")
-    return buffer.getvalue()
+        for path, name in files:
+            if path.is_file():
+                zf.write(path, name)
+                unzipped += path.stat().st_size
+    if unzipped >= UNZIPPED_LIMIT:
+        raise OpsError(f"the layer is {unzipped:,} bytes unzipped: over Lambda's {UNZIPPED_LIMIT:,} on its own")
+    return buffer.getvalue(), unzipped
 
 
 def cmd_publish_model(session: Any, args: argparse.Namespace) -> dict[str, Any]:
-    manifest = verify_bundle(args.bundle, args.layer_python)
+    checked = verify_bundle(args.bundle, args.layer_python)
+    manifest = manifest_dict(checked)
     outputs = stack_outputs(session.client("cloudformation"), args.stack)
     function = require(outputs, "PredictFunctionName", args.stack)
     s3, lam = session.client("s3"), session.client("lambda")
@@ -105,16 +113,18 @@ def cmd_publish_model(session: Any, args: argparse.Namespace) -> dict[str, Any]:
     if len(model_layers) != 1:
         raise OpsError(f"{function} has layers {current}: expected exactly one model layer (<stack>-model)")
     layer_name = model_layers[0].split(":")[6]
-    content = layer_zip(args.bundle, args.layer_python)
+    content, unzipped = layer_zip(checked, args.bundle, args.layer_python)
     key = f"{args.stack}/{manifest['name']}/{manifest['version']}"
     s3.put_object(Bucket=args.bucket, Key=f"{key}/layer.zip", Body=content)
     s3.put_object(Bucket=args.bucket, Key=f"{key}/manifest.json", Body=json.dumps(manifest, indent=2).encode())
     layer = lam.publish_layer_version(
         LayerName=layer_name,
-        Description=f"model {manifest['name']} {manifest['version']} sha256 {manifest['sha256'][:16]}"[:256],
+        Description=(
+            f"model {manifest['name']} {manifest['version']} sha256 {manifest['sha256'][:16]} runtime {checked.runtime}"
+        )[:256],
         Content={"S3Bucket": args.bucket, "S3Key": f"{key}/layer.zip"},
-        CompatibleRuntimes=["python3.13"],
-        CompatibleArchitectures=["x86_64"],
+        CompatibleRuntimes=[RUNTIME],
+        CompatibleArchitectures=[ARCHITECTURE],
     )
     layers = [layer["LayerVersionArn"] if arn == model_layers[0] else arn for arn in current]
     lam.update_function_configuration(FunctionName=function, Layers=layers)
@@ -128,7 +138,9 @@ def cmd_publish_model(session: Any, args: argparse.Namespace) -> dict[str, Any]:
         "alias": ALIAS,
         "manifest": f"s3://{args.bucket}/{key}/manifest.json",
         "model_version": manifest["version"],
+        "runtime": checked.runtime,
         "layer_zip_bytes": len(content),
+        "layer_unzipped_bytes": unzipped,
     }
 
 

@@ -1,0 +1,231 @@
+"""The model layer (template.yaml's ModelLayer): which ML runtime a bundle gets, and the layer that ships it.
+
+The bundle's manifest says which runtime serves it (predictor/manifest.py: ``"sklearn"`` or ``"onnx"``);
+``RUNTIME_LAYERS`` below is the one place that maps it to what the layer ships. The layer build
+(layers/model/Makefile, run by ``sam build``), ``make build``'s size report and ``model-ops publish-model``
+all read it:
+
+    python -m tools.model_layer build --bundle layers/model/model --out DIR   # the layer recipe
+    python -m tools.model_layer sizes .aws-sam/build                         # make build: what fits
+
+The layer holds ``python/`` (/opt/python, on sys.path: the runtime's pinned wheels with python3.13
+bytecode, tools/lambda_build.py) and ``model/`` (/opt/model, MODEL_DIR): the bundle's ``manifest.json`` and
+the artifact it names, nothing else from the bundle's folder. The build refuses a bundle whose artifact
+is not the one its manifest vouches for, or whose library versions are not the runtime's pins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from predictor.manifest import MANIFEST_FILE, BundleError, Manifest, Runtime, check_versions, verified_artifact
+from tools.lambda_build import BuildError, build, canonical, installed, read_pins
+from tools.lambda_platform import UNZIPPED_LIMIT, unzipped_size
+
+LAYER_DIR = Path(__file__).resolve().parents[1] / "layers" / "model"
+
+
+@dataclass(frozen=True)
+class LayerRuntime:
+    requirements: Path  # every package the layer's python/ installs, pinned
+    distribution: str  # the runtime's own package: a built python/ of this runtime has it
+    prune: tuple[str, ...] = ()  # globs under python/ that serving never imports nor loads (a test proves it)
+
+
+RUNTIME_LAYERS: dict[Runtime, LayerRuntime] = {
+    "sklearn": LayerRuntime(LAYER_DIR / "requirements.txt", "scikit-learn"),
+    "onnx": LayerRuntime(
+        LAYER_DIR / "requirements-onnx.txt",
+        "onnxruntime",
+        prune=(
+            "onnxruntime/transformers",  # transformer graph optimisation scripts (need torch, onnx)
+            "onnxruntime/quantization",  # quantisation tooling (needs onnx)
+            "onnxruntime/tools",  # conversion, profiling and mobile-build scripts
+            "onnxruntime/datasets",  # sample models
+            "onnxruntime/backend",  # the ONNX backend-test API (needs onnx, which is not shipped)
+            # The C API library (35 MB) for C/C++ callers: the Python extension (onnxruntime_pybind11_state)
+            # has the runtime linked in, does not list it as NEEDED, and never opens it.
+            "onnxruntime/capi/libonnxruntime.so.*",
+        ),
+    ),
+}
+
+
+def layer_runtime(runtime: Runtime) -> LayerRuntime:
+    return RUNTIME_LAYERS[runtime]
+
+
+def requirements_name(runtime: Runtime) -> str:
+    """The pins file as a person finds it: layers/model/requirements*.txt."""
+    return layer_runtime(runtime).requirements.relative_to(LAYER_DIR.parents[1]).as_posix()
+
+
+def check_bundle(bundle: Path) -> Manifest:
+    """The bundle the layer would ship: its manifest, the artifact it vouches for (sha256), and the versions
+    of its runtime's libraries equal to that runtime's pins (the contract's own version check)."""
+    if not (bundle / MANIFEST_FILE).is_file():
+        raise BuildError(f"no model bundle: {bundle / MANIFEST_FILE} is missing - run `make model` first")
+    try:
+        manifest, _ = verified_artifact(bundle)
+    except BundleError as exc:
+        raise BuildError(str(exc)) from None
+    pins = read_pins(layer_runtime(manifest.runtime).requirements)
+    try:
+        check_versions(
+            manifest,
+            {key: pins.get(canonical(dist), "unpinned") for key, dist in manifest.libraries.items()},
+            "layer pin",
+        )
+    except BundleError as exc:
+        raise BuildError(
+            f"the model bundle does not match the {manifest.runtime} layer's pins "
+            f"({requirements_name(manifest.runtime)}): {exc}"
+        ) from None
+    return manifest
+
+
+def check_layer_python(manifest: Manifest, layer_python: Path) -> None:
+    """A built layer's python/ serves this bundle: it holds the bundle's runtime, at the bundle's versions."""
+    have = installed(layer_python) if layer_python.is_dir() else {}
+    if not have:
+        raise BuildError(f"no built ML runtime in {layer_python}: run `make build` first")
+    wanted = layer_runtime(manifest.runtime)
+    if canonical(wanted.distribution) not in have:
+        held = [f"{r} ({lr.distribution})" for r, lr in RUNTIME_LAYERS.items() if canonical(lr.distribution) in have]
+        raise BuildError(
+            f"the bundle's runtime is {manifest.runtime} ({wanted.distribution}) but {layer_python} holds the "
+            f"{' and '.join(held) or 'no known'} runtime: build the layer for this bundle (put it in "
+            "layers/model/model and run `make build`, or run "
+            "`python -m tools.model_layer build --bundle BUNDLE --out DIR` and pass DIR/python)"
+        )
+    try:
+        check_versions(
+            manifest,
+            {key: have.get(canonical(dist), "missing") for key, dist in manifest.libraries.items()},
+            f"layer ({layer_python})",
+        )
+    except BundleError as exc:
+        raise BuildError(str(exc)) from None
+
+
+def bundle_files(manifest: Manifest) -> list[str]:
+    """What of the bundle's folder ships in /opt/model: the manifest and the artifact it names."""
+    return [MANIFEST_FILE, manifest.artifact]
+
+
+def copy_bundle(manifest: Manifest, bundle: Path, dest: Path) -> None:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for name in bundle_files(manifest):
+        shutil.copy2(bundle / name, dest / name)
+
+
+def build_layer(bundle: Path, out: Path) -> Manifest:
+    """The layer for ``bundle`` in ``out``: python/ with its runtime's pins (pruned, with bytecode), model/ with
+    the bundle's own files."""
+    manifest = check_bundle(bundle)
+    runtime = layer_runtime(manifest.runtime)
+    print(
+        f"model_layer: {manifest.name} {manifest.version} is served by the {manifest.runtime} runtime: "
+        f"installing {requirements_name(manifest.runtime)}"
+    )
+    python = out / "python"
+    if python.exists():  # a folder built for the other runtime must not leave its packages behind
+        shutil.rmtree(python)
+    build(runtime.requirements, python, prefix="/opt/python", prune_paths=runtime.prune)
+    copy_bundle(manifest, bundle, out / "model")
+    print(
+        f"model_layer: unzipped: {manifest.runtime} runtime (python/) {unzipped_size(python) / 1e6:.1f} MB, "
+        f"model (model/) {unzipped_size(out / 'model') / 1e6:.2f} MB"
+    )
+    return manifest
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """A `sam build`'s unzipped sizes against Lambda's limit, in bytes."""
+
+    runtime: str
+    function: int
+    layer_runtime: int
+    model: int
+
+    @property
+    def total(self) -> int:
+        return self.function + self.layer_runtime + self.model
+
+    @property
+    def room_for_model(self) -> int:
+        """The largest model bundle that fits beside this function and this runtime."""
+        return UNZIPPED_LIMIT - self.function - self.layer_runtime
+
+    def report(self) -> str:
+        rows = [
+            ("function (PredictFunction)", self.function),
+            (f"layer: {self.runtime} runtime (/opt/python)", self.layer_runtime),
+            ("layer: model bundle (/opt/model)", self.model),
+            ("total", self.total),
+        ]
+        lines = [f"  {name:<40} {size / 1e6:8.1f} MB  {size:>13,} bytes" for name, size in rows]
+        room, more = self.room_for_model, self.room_for_model - self.model
+        return "\n".join(
+            [
+                f"unzipped sizes (Lambda's limit for a function and its layers: {UNZIPPED_LIMIT:,} bytes):",
+                *lines,
+                f"  {self.total / UNZIPPED_LIMIT:.0%} of the limit; room for a model: {room / 1e6:.1f} MB "
+                f"({room:,} bytes; {more / 1e6:.1f} MB more than this one)",
+            ]
+        )
+
+
+def sizes(build_dir: Path) -> Sizes:
+    """The sizes of a `sam build` (``build_dir`` holds PredictFunction/ and ModelLayer/)."""
+    layer = build_dir / "ModelLayer"
+    for needed in (build_dir / "PredictFunction", layer / "python", layer / "model" / MANIFEST_FILE):
+        if not needed.exists():
+            raise BuildError(f"{needed} is missing: not a complete `sam build` of this project (make build)")
+    try:
+        manifest, _ = verified_artifact(layer / "model")
+    except BundleError as exc:
+        raise BuildError(str(exc)) from None
+    return Sizes(
+        runtime=manifest.runtime,
+        function=unzipped_size(build_dir / "PredictFunction"),
+        layer_runtime=unzipped_size(layer / "python"),
+        model=unzipped_size(layer / "model"),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="model-layer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_cmd = commands.add_parser("build", help="build the layer for a bundle (its runtime's pins + the bundle)")
+    build_cmd.add_argument("--bundle", type=Path, required=True, help="the bundle's folder (manifest.json + artifact)")
+    build_cmd.add_argument("--out", type=Path, required=True, help="the layer's folder (python/ and model/ go there)")
+    sizes_cmd = commands.add_parser("sizes", help="unzipped sizes of a sam build and the room left for a model")
+    sizes_cmd.add_argument("build_dir", type=Path, help="sam build's folder (.aws-sam/build)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            build_layer(args.bundle, args.out)
+        else:
+            print(sizes(args.build_dir).report())
+    except BuildError as exc:
+        print(f"model_layer: error: {exc}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"model_layer: error: {' '.join(exc.cmd[:4])}... exited with {exc.returncode}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
