@@ -18,7 +18,7 @@ PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--fea
 	$(if $(MODEL_NAME),--name "$(MODEL_NAME)") $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") \
 	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") --out "$(MODEL_OUT)"
 
-.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image audit expand deploy-rehearsal bench bench-cold bench-handler clean
+.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image audit expand deploy-rehearsal bench bench-runtimes bench-cold bench-handler clean
 
 help:
 	@echo "make local   set everything up and serve the API on http://127.0.0.1:$(PORT)"
@@ -29,8 +29,9 @@ help:
 	@echo "make dev     serve the app with uvicorn (no Docker, no SAM) on http://127.0.0.1:$(PORT)"
 	@echo "make engine  make 'docker info' answer (installs and starts dockerd on Debian as root)"
 	@echo "make image   the python3.13 Lambda image for sam local (official, or built from Debian packages)"
-	@echo "make bench   this project vs the seed's Flask monolith and microservices (docs/benchmarks.md)"
-	@echo "make bench-cold     cold start in the Lambda container vs bare import sklearn + joblib.load"
+	@echo "make bench   this project vs the seed's Flask services, and ONNX Runtime vs scikit-learn (docs/benchmarks.md)"
+	@echo "make bench-runtimes ONNX Runtime vs scikit-learn alone: cold start, warm handler, layer size (prints it)"
+	@echo "make bench-cold     cold start in the Lambda container vs a bare import of its runtime + model load"
 	@echo "make bench-handler  warm in-process handler latency vs model.predict"
 	@echo "make invoke EVENT=rest-predict-batch   one events/ file through sam local invoke"
 	@echo "make events  regenerate events/*.json from sam local generate-event"
@@ -144,12 +145,25 @@ expand: $(SAM_VENV)/.stamp
 deploy-rehearsal: build
 	$(BIN)/deploy-rehearsal --config-env $(CONFIG_ENV)
 
-# The benchmark against the seed's architectures (docs/benchmarks.md); wrk is the load generator.
+# The benchmarks' own bundles and builds, never .aws-sam/ nor layers/model/model: the runtime comparison's four
+# bundles with their layers (runtimes/) and make bench's sam build of the project's bundle (sam-build/).
+BENCH_DIR := .build/bench
+
+# The benchmark against the seed's architectures and the runtime comparison (docs/benchmarks.md); wrk is the load
+# generator.
 bench: venv $(BUNDLE)/manifest.json
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
 		|| { echo "make bench: needs wrk (apt-get install wrk / brew install wrk)"; exit 1; }
-	-tools/docker-engine && $(BIN)/lambda-image >/dev/null && PYTHON=$(abspath $(BIN)/python) $(SAM) build >/dev/null
-	$(BIN)/bench
+	rm -rf $(BENCH_DIR)/sam-build
+	-tools/docker-engine && $(BIN)/lambda-image >/dev/null && \
+		PYTHON=$(abspath $(BIN)/python) $(SAM) build --build-dir $(BENCH_DIR)/sam-build >/dev/null
+	$(BIN)/bench --work-dir $(BENCH_DIR)
+
+# ONNX Runtime vs scikit-learn alone (issue 11): the default model and a 100-tree forest in both runtimes; prints the
+# table and PASS/MISS per target (make bench writes the same section into docs/benchmarks.md).
+bench-runtimes: venv
+	-tools/docker-engine && $(BIN)/lambda-image >/dev/null
+	$(BIN)/python -m tools.bench_runtimes --work-dir $(BENCH_DIR)/runtimes
 
 bench-cold: build image
 	$(BIN)/bench-cold-start

@@ -1,6 +1,6 @@
-"""`make bench`: this project against the seed's architectures, same machine, same model, same run.
+"""`make bench`: this project against the seed's architectures, and its two runtimes, same machine, same run.
 
-    .venv/bin/python bench/run.py [--duration 5] [--out docs/benchmarks.md]
+    .venv/bin/bench [--duration 5] [--out docs/benchmarks.md] [--work-dir .build/bench]   # make bench
 
 Served over loopback and driven by the same load generator (wrk, a C load tool: its own overhead is
 far below the servers', unlike a Python client's) with the same request bodies:
@@ -11,7 +11,12 @@ then, without HTTP:
 4. this project's Lambda handler called in-process with an API Gateway event (what Lambda bills);
 5. bare ``model.predict`` on the same rows (the floor; default scikit-learn configuration);
 and, when a Docker engine answers, 6. ``sam local start-api`` (reported, not compared: the emulator
-runs the function in a container per request) and the cold start in the Lambda container.
+runs the function in a container per request) and the cold start in the Lambda container, both of
+``make bench``'s own ``sam build`` of the project's bundle (into WORK_DIR/sam-build, not .aws-sam);
+7. ONNX Runtime vs scikit-learn, the default model and a 100-tree forest (tools/bench_runtimes.py: cold
+start, warm handler, layer sizes, issue 11's targets). 1-5 serve the default model's scikit-learn bundle
+that 7 packages (the seed's services can only ``joblib.load`` a model), whatever runtime ``make model``
+chose for layers/model/model.
 
 Concurrency 1 and 8, one-row and 100-row requests: p50/p99 latency, throughput, CPU time per request
 and peak memory (RSS high-water mark) of the server processes. Writes the table, the targets and the
@@ -36,13 +41,17 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from tools import bench_runtimes
+from tools.bench_cold_start import docker_available
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-BUNDLE = ROOT / "layers" / "model" / "model"
+WORK = ROOT / ".build" / "bench"
 FUNCTION = ROOT / "functions" / "predict"
 DOCS = ROOT / "docs"
 CASES = [(1, 1), (1, 100), (8, 1), (8, 100)]  # (concurrency, rows per request)
@@ -77,9 +86,9 @@ def wait_ready(url: str, payload: str, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def servers(kind: str) -> Iterator[tuple[str, list[int]]]:
-    """Start one architecture; yield its /predict URL and the pids that serve it."""
-    model = str(BUNDLE / "model.joblib")
+def servers(kind: str, bundle: Path) -> Iterator[tuple[str, list[int]]]:
+    """Start one architecture serving ``bundle``; yield its /predict URL and the pids that serve it."""
+    model = str(bundle / "model.joblib")
     procs: list[subprocess.Popen[bytes]] = []
     quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     try:
@@ -95,7 +104,7 @@ def servers(kind: str) -> Iterator[tuple[str, list[int]]]:
             procs.append(subprocess.Popen([PY, "gateway.py"], cwd=ROOT / "bench" / "seed", env=env, **quiet))
         elif kind == "this project (uvicorn)":
             port = free_port()
-            env = {**os.environ, "MODEL_DIR": str(BUNDLE)}
+            env = {**os.environ, "MODEL_DIR": str(bundle)}
             uvicorn = Path(PY).with_name("uvicorn")
             # One worker per core, as uvicorn is run in production; the seed's Flask server is one
             # process whose threads share one GIL.
@@ -185,10 +194,10 @@ def run_wrk(url: str, payload: str, concurrency: int, duration: float) -> dict[s
     return parse_wrk(out)
 
 
-def http_benchmarks(duration: float) -> list[dict[str, Any]]:
+def http_benchmarks(duration: float, bundle: Path) -> list[dict[str, Any]]:
     results = []
     for kind in ("seed monolith", "seed microservices", "this project (uvicorn)"):
-        with servers(kind) as (url, pids):
+        with servers(kind, bundle) as (url, pids):
             for concurrency, n_rows in CASES:
                 payload = body(n_rows)
                 run_wrk(url, payload, concurrency, 1)  # warm-up
@@ -218,9 +227,9 @@ def timed(fn: Callable[[], object], n: int) -> list[float]:
     return [t * 1000 for t in timings(fn, n)]
 
 
-def in_process(n: int) -> dict[str, Any]:
+def in_process(n: int, bundle: Path) -> dict[str, Any]:
     """The handler with an API Gateway event, bare model.predict, and the 1,000-row floor."""
-    os.environ.update({"MODEL_DIR": str(BUNDLE), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"})
+    os.environ.update({"MODEL_DIR": str(bundle), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"})
     import joblib
     import numpy as np
 
@@ -230,7 +239,7 @@ def in_process(n: int) -> dict[str, Any]:
     with contextlib.redirect_stdout(devnull):
         import app  # its JSON log lines go where stdout is at import: here, nowhere
 
-    model = joblib.load(BUNDLE / "model.joblib")  # a separate copy, default sklearn configuration
+    model = joblib.load(bundle / "model.joblib")  # a separate copy, default sklearn configuration
     context = SimpleNamespace(
         function_name="PredictFunction", memory_limit_in_mb=1769, aws_request_id="bench",
         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:PredictFunction",
@@ -263,17 +272,15 @@ def in_process(n: int) -> dict[str, Any]:
     return out
 
 
-def docker_available() -> bool:
-    return (
-        shutil.which("docker") is not None and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-    )
-
-
-def container_figures(duration: float) -> dict[str, Any]:
+def container_figures(duration: float, build: Path) -> dict[str, Any]:
+    """Cold start vs bare import + load, and sam local start-api, of a `sam build` in ``build``."""
     if not docker_available():
         return {"skipped": "no Docker engine answers `docker info`"}
+    if not (build / "template.yaml").is_file():
+        return {"skipped": f"no sam build in {build} (make bench builds it)"}
     out: dict[str, Any] = {}
-    cold = subprocess.run([PY, "-m", "tools.bench_cold_start", "--runs", "3"], capture_output=True, text=True)
+    command = [PY, "-m", "tools.bench_cold_start", "--runs", "3", "--build-dir", str(build)]
+    cold = subprocess.run(command, capture_output=True, text=True)
     if cold.returncode == 0:
         out["cold_start"] = cold.stdout.strip().splitlines()
         match = re.search(r"ratio cold start / bare: ([\d.]+)", cold.stdout)
@@ -282,7 +289,7 @@ def container_figures(duration: float) -> dict[str, Any]:
     image = subprocess.run([PY, "-m", "tools.lambda_image"], capture_output=True, text=True).stdout.strip()
     port = free_port()
     sam = ROOT / ".venv-sam" / "bin" / "sam"
-    template = ROOT / ".aws-sam" / "build" / "template.yaml"
+    template = build / "template.yaml"
     cmd = [str(sam), "local", "start-api", "-t", str(template), "--port", str(port), "--invoke-image", image,
            "--skip-pull-image", "--warm-containers", "EAGER"]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in ("MODEL_DIR", "AWS_LAMBDA_FUNCTION_NAME")}
@@ -395,20 +402,61 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), Linux {platform.release()}, Python {platform.python_version()}"
 
 
-def report(http: list[dict[str, Any]], inproc: dict[str, Any], container: dict[str, Any], duration: float,
-           checks: list[tuple[str, str, bool]], images: list[str]) -> str:  # fmt: skip
+@dataclass(frozen=True)
+class Run:
+    """One `make bench` run's figures."""
+
+    bundle: Path  # the default model's scikit-learn bundle that 1-5 serve
+    http: list[dict[str, Any]]
+    inproc: dict[str, Any]
+    container: dict[str, Any]
+    runtimes: list[bench_runtimes.Result]
+
+    def checks(self) -> list[tuple[str, str, bool]]:
+        return targets(self.http, self.inproc, self.container)
+
+
+def runtime_section(results: list[bench_runtimes.Result]) -> list[str]:
+    checks = bench_runtimes.targets(results)
+    return [
+        "## Runtimes: ONNX Runtime vs scikit-learn (issue 11)",
+        "",
+        "Each model packaged with `package-model --runtime onnx` and `--runtime sklearn`, built with the function's "
+        "and the layer's own recipes (tools/bench_runtimes.py). Cold start: `docker run` of the python3.13 Lambda "
+        "image with the function and the layer mounted → the first response to `events/rest-predict-single.json` "
+        "(the four bundles in turn in each round). Warm: the production handler with an API Gateway event, in "
+        "process on the host's Python, p50. Sizes unzipped, MB = 10⁶ bytes; room left under Lambda's "
+        "262,144,000 bytes for the function and its layers. An ONNX cell's ratio is over the scikit-learn figure "
+        "of the same model in this run.",
+        "",
+        *bench_runtimes.table(results),
+        "",
+        "Cold starts, each run (s): " + "; ".join(bench_runtimes.cold_runs(results)),
+        "",
+        "| target (issue 11) | measured | met |",
+        "|---|---|---|",
+        *[f"| {t.name} | {t.figure()} | {MET[t.met]} |" for t in checks],
+        "",
+    ]
+
+
+MET = {True: "yes", False: "**no**", None: "not measured"}
+
+
+def report(run: Run, duration: float, images: list[str]) -> str:
     """docs/benchmarks.md: the figures of one run, as tables, with the plots."""
-    estimator = json.loads((BUNDLE / "manifest.json").read_text())["estimator"]
+    estimator = json.loads((run.bundle / "manifest.json").read_text())["estimator"]
     lines = [
         "# Benchmarks",
         "",
-        f"Measured by `make bench` on {machine()}, {time.strftime('%Y-%m-%d')}. Same model ({estimator}), same "
-        f"request bodies, same load generator (wrk, {duration:.0f} s per case after a 1 s warm-up). The servers "
-        "share the machine's cores with wrk.",
+        f"Measured by `make bench` on {machine()}, {time.strftime('%Y-%m-%d')}; written by it (the runtime "
+        "comparison alone: `make bench-runtimes`, which prints it). Same model "
+        f"({estimator}, its scikit-learn bundle), same request bodies, same load generator (wrk, {duration:.0f} s "
+        "per case after a 1 s warm-up). The servers share the machine's cores with wrk.",
         "",
         "## HTTP on loopback",
         "",
-        table(http),
+        table(run.http),
         "",
         "## In-process (no HTTP)",
         "",
@@ -417,20 +465,21 @@ def report(http: list[dict[str, Any]], inproc: dict[str, Any], container: dict[s
         *[
             f"| {n} | {v['handler_p50_ms'] * 1000:.0f} µs | {v['predict_p50_ms'] * 1000:.0f} µs | "
             f"{v['floor_p50_ms'] * 1000:.0f} µs |"
-            for n, v in inproc.items()
+            for n, v in run.inproc.items()
         ],
         "",
         "## Targets",
         "",
         "| target | measured | met |",
         "|---|---|---|",
-        *[f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in checks],
+        *[f"| {t} | {v} | {MET[ok]} |" for t, v, ok in run.checks()],
         "",
+        *runtime_section(run.runtimes),
         "## Containers",
         "",
         "```",
-        *container.get("cold_start", [container.get("skipped", "")]),
-        *sam_local_line(container),
+        *run.container.get("cold_start", [run.container.get("skipped", "")]),
+        *sam_local_line(run.container),
         "```",
         "",
         *[f"![{name}](bench/{name})" for name in images],
@@ -439,37 +488,45 @@ def report(http: list[dict[str, Any]], inproc: dict[str, Any], container: dict[s
     return "\n".join(lines)
 
 
+def measure(args: argparse.Namespace) -> Run:
+    docker = docker_available()
+    print("runtimes (ONNX Runtime vs scikit-learn):", flush=True)
+    runtimes = bench_runtimes.run(args.work_dir / "runtimes", args.runtime_runs, args.runtime_n, docker)
+    bundle = bench_runtimes.bundle_dir(args.work_dir / "runtimes", "default", "sklearn")
+    print("HTTP on loopback (wrk):", flush=True)
+    http = http_benchmarks(args.duration, bundle)
+    print("in-process:", flush=True)
+    inproc = in_process(args.n, bundle)
+    print("container:", flush=True)
+    container = container_figures(args.duration, args.work_dir / "sam-build")
+    return Run(bundle, http, inproc, container, runtimes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per HTTP case (wrk -d)")
     parser.add_argument("--n", type=int, default=3000, help="in-process repetitions")
+    parser.add_argument("--runtime-runs", type=int, default=5, help="cold starts per bundle, runtime comparison")
+    parser.add_argument("--runtime-n", type=int, default=1000, help="warm handler calls, runtime comparison")
+    parser.add_argument("--work-dir", type=Path, default=WORK, help="bundles and builds (sam-build/: make bench's)")
     parser.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
     args = parser.parse_args()
+    args.work_dir = args.work_dir.resolve()
     if not shutil.which("wrk"):
         raise SystemExit("bench: wrk is missing (apt-get install wrk; `make bench` installs it)")
-    if not (BUNDLE / "manifest.json").is_file():
-        raise SystemExit("bench: no model bundle (run `make model`)")
-    print("HTTP on loopback (wrk):", flush=True)
-    http = http_benchmarks(args.duration)
-    print("in-process:", flush=True)
-    inproc = in_process(args.n)
-    print("container:", flush=True)
-    container = container_figures(args.duration)
+    run = measure(args)
     folder = DOCS / "bench"
     folder.mkdir(parents=True, exist_ok=True)
-    images = plots(http, folder)
-    checks = targets(http, inproc, container)
-    results = {"machine": machine(), "http": http, "in_process": inproc, "container": container,
-               "targets": [{"target": t, "value": v, "met": ok} for t, v, ok in checks]}  # fmt: skip
+    images = plots(run.http, folder)
+    results = {"machine": machine(), "http": run.http, "in_process": run.inproc, "container": run.container,
+               "targets": [{"target": t, "value": v, "met": ok} for t, v, ok in run.checks()],
+               "runtimes": bench_runtimes.as_json(run.runtimes)}  # fmt: skip
     (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    args.out.write_text(report(http, inproc, container, args.duration, checks, images))
-    print(f"\n{table(http)}\n")
-    for t, v, ok in checks:
+    args.out.write_text(report(run, args.duration, images))
+    print(f"\n{table(run.http)}\n")
+    for t, v, ok in run.checks():
         print(f"{'PASS' if ok else 'MISS'}  {t}: {v}")
-    one, thousand = inproc["1"], inproc["1000"]
-    print(
-        f"\nhandler 1 row {one['handler_p50_ms'] * 1000:.0f} µs; 1,000 rows {thousand['handler_p50_ms'] * 1000:.0f} µs"
-    )
+    print("\n" + "\n".join(bench_runtimes.summary(run.runtimes)))
     print(f"wrote {args.out.relative_to(ROOT)} and {folder.relative_to(ROOT)}/")
     return 0
 

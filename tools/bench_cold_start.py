@@ -1,15 +1,17 @@
-"""Cold start inside the python3.13 Lambda container vs a bare ``import sklearn; joblib.load(...)``.
+"""Cold start inside the python3.13 Lambda container vs a bare import of the runtime + model load.
 
     .venv/bin/bench-cold-start [--runs 5] [--build-dir .aws-sam/build]   # or: make bench-cold
 
-Both are timed from `docker run` to done, in the same image with the same layer mounted at /opt:
+Both are timed from `docker run` to done, in the same image with the same function and layer mounted
+(/var/task, /opt/python, /opt/model):
 - cold start: the Lambda runtime interface emulator (shipped inside SAM CLI) starts
   /var/runtime/bootstrap, which imports ``app`` (FastAPI, Mangum, the verified bundle) and answers
-  one /predict event; timed until its response arrives;
-- baseline: ``python3.13 -c "import sklearn, joblib; joblib.load('/opt/model/model.joblib')"``.
+  one /predict event (events/rest-predict-single.json); timed until its response arrives;
+- baseline, by the bundle's runtime: ``python3.13 -c "import sklearn, joblib; joblib.load(...)"``, or
+  ``import onnxruntime; onnxruntime.InferenceSession(...)`` for an ONNX bundle.
 Prints each run, the medians and their ratio, and what the bundle's reference check (its rows predicted
 and compared at cold start) took inside each cold start, read from the function's own log line.
-Needs `make build` and a Docker engine.
+Needs `make build` and a Docker engine. tools/bench_runtimes.py times its own builds with the same code.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -24,11 +27,47 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 REFERENCE_LOG = re.compile(r"reference predictions reproduced: \d+ rows in ([0-9.]+) ms")
+INIT_LOG = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")  # the emulator's: bootstrap start to runtime ready
+EVENT = ROOT / "events" / "rest-predict-single.json"
+BARE_LOAD = {  # the baseline: the runtime's import and the model's load, nothing of the function
+    "sklearn": "import sklearn, joblib; joblib.load('/opt/model/model.joblib')",
+    "onnx": "import numpy, onnxruntime; onnxruntime.InferenceSession('/opt/model/model.onnx')",
+}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What Lambda would mount: the function's folder at /var/task, the layer's python/ and model/ under /opt."""
+
+    function: Path
+    python: Path
+    model: Path
+
+    @classmethod
+    def from_build(cls, build: Path) -> Deployment:
+        """A `sam build` folder (PredictFunction/, ModelLayer/{python,model}/)."""
+        layer = build / "ModelLayer"
+        return cls(build / "PredictFunction", layer / "python", layer / "model")
+
+    def mounts(self) -> list[str]:
+        pairs = ((self.function, "/var/task"), (self.python, "/opt/python"), (self.model, "/opt/model"))
+        return [arg for host, inside in pairs for arg in ("-v", f"{host.resolve()}:{inside}:ro")]
+
+    def runtime(self) -> str:
+        return str(json.loads((self.model / "manifest.json").read_text()).get("runtime", "sklearn"))
+
+
+class ColdStart(NamedTuple):
+    seconds: float  # `docker run` to the first response
+    init_ms: float  # of which the function's init inside the container (the emulator's INIT REPORT)
+    reference_ms: float  # of which the bundle's reference check (the function's own log line)
 
 
 def rie_path() -> Path:
@@ -38,53 +77,65 @@ def rie_path() -> Path:
     return found[0]
 
 
+def lambda_image() -> str:
+    """The python3.13 Lambda image that tools/lambda_image.py chooses (built here when none exists)."""
+    command = [sys.executable, "-m", "tools.lambda_image"]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def docker_available() -> bool:
+    return (
+        shutil.which("docker") is not None and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def mounts(build: Path) -> list[str]:
-    return ["-v", f"{build / 'ModelLayer'}:/opt:ro", "-v", f"{build / 'PredictFunction'}:/var/task:ro"]
+def first_response(port: int, event: bytes, start: float) -> dict[str, object]:
+    """Post the event to the emulator until it answers (it listens only once the container runs)."""
+    while True:
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{INVOKE_PATH}", data=event, method="POST")
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return dict(json.loads(response.read()))
+        except (urllib.error.URLError, ConnectionError):
+            if time.perf_counter() - start > 120:
+                raise
+            time.sleep(0.01)
 
 
-def cold_start(image: str, build: Path, event: bytes) -> tuple[float, float]:
-    """Seconds from `docker run` to the first response, and the reference check's milliseconds."""
+def cold_start(image: str, deployment: Deployment, event: bytes) -> ColdStart:
+    """Seconds from `docker run` to the first response; the init's and the reference check's milliseconds."""
     port = free_port()
-    args = ["docker", "run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8080", *mounts(build)]
+    args = ["docker", "run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8080", *deployment.mounts()]
     args += ["-v", f"{rie_path()}:/var/rapid/aws-lambda-rie:ro", "--entrypoint", "/var/rapid/aws-lambda-rie"]
     args += ["-e", "_HANDLER=app.handler", "-e", "AWS_LAMBDA_FUNCTION_HANDLER=app.handler"]
     args += ["-e", "MODEL_DIR=/opt/model", "-e", "JOBLIB_MULTIPROCESSING=0", "-e", "PYTHONDONTWRITEBYTECODE=1"]
     start = time.perf_counter()
     container = subprocess.run([*args, image], check=True, capture_output=True, text=True).stdout.strip()
     try:
-        while True:
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}{INVOKE_PATH}", data=event, method="POST")
-                with urllib.request.urlopen(request, timeout=60) as response:
-                    body = json.loads(response.read())
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.perf_counter() - start > 120:
-                    raise
-                time.sleep(0.01)
+        body = first_response(port, event, start)
         elapsed = time.perf_counter() - start
         if body.get("statusCode") != 200:
             raise SystemExit(f"bench_cold_start: the function answered {body}")
         logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True)
-        found = REFERENCE_LOG.search(logs.stdout + logs.stderr)
-        if found is None:
-            raise SystemExit("bench_cold_start: the function did not log its reference check")
-        return elapsed, float(found.group(1))
+        reference, init = REFERENCE_LOG.search(logs.stdout + logs.stderr), INIT_LOG.search(logs.stderr)
+        if reference is None or init is None:
+            raise SystemExit(f"bench_cold_start: no reference check or INIT REPORT in the logs:\n{logs.stderr}")
+        return ColdStart(elapsed, float(init.group(1)), float(reference.group(1)))
     finally:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True)
 
 
-def bare(image: str, build: Path) -> float:
-    code = "import sklearn, joblib; joblib.load('/opt/model/model.joblib')"
-    args = ["docker", "run", "--rm", *mounts(build), "-e", "PYTHONPATH=/opt/python", "-e", "PYTHONDONTWRITEBYTECODE=1"]
+def bare(image: str, deployment: Deployment) -> float:
+    args = ["docker", "run", "--rm", *deployment.mounts(), "-e", "PYTHONPATH=/opt/python"]
+    args += ["-e", "PYTHONDONTWRITEBYTECODE=1", "--entrypoint", "python3.13", image, "-c"]
     start = time.perf_counter()
-    subprocess.run([*args, "--entrypoint", "python3.13", image, "-c", code], check=True, capture_output=True)
+    subprocess.run([*args, BARE_LOAD[deployment.runtime()]], check=True, capture_output=True)
     return time.perf_counter() - start
 
 
@@ -94,30 +145,26 @@ def main() -> int:
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
     parser.add_argument("--image", help="default: what tools/lambda_image.py chooses")
     args = parser.parse_args()
-    build = args.build_dir.resolve()
-    if not (build / "PredictFunction" / "app.py").is_file():
-        raise SystemExit(f"bench_cold_start: no build in {build} (run `make build`)")
-    image = (
-        args.image
-        or subprocess.run(
-            [sys.executable, "-m", "tools.lambda_image"], check=True, capture_output=True, text=True
-        ).stdout.strip()
-    )
-    event = (ROOT / "events" / "rest-predict-single.json").read_bytes()
-    bare(image, build)  # warm the page cache for both: measure Python's work, not the disk
-    cold_start(image, build, event)
+    deployment = Deployment.from_build(args.build_dir)
+    if not (deployment.function / "app.py").is_file():
+        raise SystemExit(f"bench_cold_start: no build in {args.build_dir} (run `make build`)")
+    image = args.image or lambda_image()
+    event = EVENT.read_bytes()
+    bare(image, deployment)  # warm the page cache for both: measure Python's work, not the disk
+    cold_start(image, deployment, event)
     colds, checks, bares = [], [], []
     for i in range(args.runs):
-        seconds, check_ms = cold_start(image, build, event)
-        colds.append(seconds)
-        checks.append(check_ms)
-        bares.append(bare(image, build))
-        print(f"run {i + 1}: container start -> first /predict response {colds[-1]:.2f}s ", end="")
-        print(f"(reference check {check_ms:.1f} ms); bare import+load {bares[-1]:.2f}s")
+        measured = cold_start(image, deployment, event)
+        colds.append(measured.seconds)
+        checks.append(measured.reference_ms)
+        bares.append(bare(image, deployment))
+        print(f"run {i + 1}: container start -> first /predict response {measured.seconds:.2f}s (init ", end="")
+        print(f"{measured.init_ms:.0f} ms, reference check {measured.reference_ms:.1f} ms); ", end="")
+        print(f"bare import+load {bares[-1]:.2f}s")
     cold, base, check = statistics.median(colds), statistics.median(bares), statistics.median(checks)
-    print(f"image {image}")
+    print(f"image {image}; {deployment.runtime()} runtime")
     print(f"median cold start to first response: {cold:.2f}s")
-    print(f"median bare `import sklearn` + joblib.load (same image, same layer): {base:.2f}s")
+    print(f"median bare import + load ({BARE_LOAD[deployment.runtime()]}; same image, same layer): {base:.2f}s")
     print(f"ratio cold start / bare: {cold / base:.2f}")
     print(f"median reference check inside the cold start: {check:.1f} ms ({check / 10 / cold:.2f} % of it)")
     return 0

@@ -1,10 +1,13 @@
 """Warm in-process latency of the Lambda handler vs bare ``model.predict``, measured in one run.
 
-    .venv/bin/bench-handler [--model-dir layers/model/model] [--n 2000]
+    .venv/bin/bench-handler [--model-dir layers/model/model] [--n 2000] [--json FILE]
 
 Prints p50/p90/p99 per call for: one REST API event through ``app.handler`` (Mangum + FastAPI +
-validation + predict + JSON), and ``model.predict`` on the same row as a float array; the same for a
-100-row batch; and the ratio handler/predict. Also the cold import of ``app`` (fresh interpreter).
+validation + predict + JSON), and the bundle's ``model.predict`` (its runtime: scikit-learn or ONNX
+Runtime) on the same row as a float array; the same for a 100-row batch; and the ratio handler/predict.
+Also the cold import of ``app`` (fresh interpreter). ``--json FILE`` writes the figures to FILE instead
+of the cold import: tools/bench_runtimes.py runs one such process per bundle (``app`` loads its bundle
+once per process, as on Lambda).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+ROWS = (1, 100)
+PERCENTILES = (50, 90, 99)
 
 
 def event(body: str) -> dict[str, Any]:
@@ -36,6 +41,15 @@ def event(body: str) -> dict[str, Any]:
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+def lambda_context() -> SimpleNamespace:
+    return SimpleNamespace(
+        function_name="PredictFunction",
+        memory_limit_in_mb=1769,
+        aws_request_id="bench",
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:PredictFunction",
+    )
 
 
 def timings(fn: Callable[[], object], n: int) -> list[float]:
@@ -53,50 +67,74 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if q < 100 else max(values)
 
 
+def micros(values: list[float]) -> dict[str, float]:
+    return {f"p{q}_us": pct(values, q) * 1e6 for q in PERCENTILES}
+
+
 def cold_import(model_dir: Path, runs: int) -> list[float]:
     code = "import time; t=time.perf_counter(); import app; print(time.perf_counter()-t)"
     env = {**os.environ, "MODEL_DIR": str(model_dir)}
     return [float(subprocess.check_output([sys.executable, "-c", code], env=env, text=True)) for _ in range(runs)]
 
 
+def load_app(model_dir: Path) -> Any:
+    """``app`` with its bundle loaded from ``model_dir`` (once per process: the environment is read at import)."""
+    os.environ["MODEL_DIR"] = str(model_dir)
+    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "PredictFunction"  # as on Lambda: EMF metrics
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # keep the figures readable
+    import app
+
+    if app.app.state.bundle is None:
+        raise SystemExit(f"bench_handler: no model: {app.app.state.bundle_error}")
+    return app
+
+
+def measure(app: Any, n: int) -> dict[int, dict[str, list[float]]]:
+    """Seconds per call of the handler (one API Gateway event) and of the bundle's model.predict, per row count."""
+    import numpy as np
+
+    bundle = app.app.state.bundle
+    rng = np.random.default_rng(0)
+    out = {}
+    for n_rows in ROWS:
+        x = rng.normal(0, 0.05, size=(n_rows, bundle.n_features))
+        ev = event(json.dumps({"features": x[0].tolist()} if n_rows == 1 else {"instances": x.tolist()}))
+        context = lambda_context()
+        # The EMF metrics blob is written on every invocation, as on Lambda: timed, then discarded.
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            assert app.handler(ev, context)["statusCode"] == 200
+            handler_t = timings(functools.partial(app.handler, ev, context), n)
+        out[n_rows] = {"handler": handler_t, "predict": timings(functools.partial(bundle.model.predict, x), n)}
+    return out
+
+
+def print_table(measured: dict[int, dict[str, list[float]]]) -> None:
+    print(f"{'case':<34}{'p50 µs':>10}{'p90 µs':>10}{'p99 µs':>10}")
+    for n_rows, cases in measured.items():
+        for label, values in ((f"handler, {n_rows} row(s)", cases["handler"]),
+                              (f"model.predict, {n_rows} row(s)", cases["predict"])):  # fmt: skip
+            print(f"{label:<34}" + "".join(f"{v:>10.0f}" for v in micros(values).values()))
+        print(f"{'  ratio handler/predict (p50)':<34}{pct(cases['handler'], 50) / pct(cases['predict'], 50):>10.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", type=Path, default=ROOT / "layers" / "model" / "model")
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--json", type=Path, help="write the figures (µs) here instead of printing them")
     args = parser.parse_args()
-    os.environ["MODEL_DIR"] = str(args.model_dir)
-    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "PredictFunction"  # as on Lambda: EMF metrics
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # keep the figures readable
-    import numpy as np
-
-    import app
-
-    bundle = app.app.state.bundle
-    if bundle is None:
-        print(f"no model: {app.app.state.bundle_error}", file=sys.stderr)
-        return 1
-    rng = np.random.default_rng(0)
-    rows = {n: rng.normal(0, 0.05, size=(n, bundle.n_features)) for n in (1, 100)}
-    print(f"model {bundle.manifest.name} {bundle.manifest.version}; python {sys.version.split()[0]}; n={args.n}")
-    print(f"{'case':<34}{'p50 µs':>10}{'p90 µs':>10}{'p99 µs':>10}")
-    for n_rows, x in rows.items():
-        body = json.dumps({"features": x[0].tolist()} if n_rows == 1 else {"instances": x.tolist()})
-        ev = event(body)
-        context = SimpleNamespace(
-            function_name="PredictFunction",
-            memory_limit_in_mb=1769,
-            aws_request_id="bench",
-            invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:PredictFunction",
-        )
-        # The EMF metrics blob is written on every invocation, as on Lambda: timed, then discarded.
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-            assert app.handler(ev, context)["statusCode"] == 200
-            handler_t = timings(functools.partial(app.handler, ev, context), args.n)
-        predict_t = timings(functools.partial(bundle.model.predict, x), args.n)
-        for label, values in ((f"handler, {n_rows} row(s)", handler_t), (f"model.predict, {n_rows} row(s)", predict_t)):
-            figures = "".join(f"{pct(values, q) * 1e6:>10.0f}" for q in (50, 90, 99))
-            print(f"{label:<34}{figures}")
-        print(f"{'  ratio handler/predict (p50)':<34}{pct(handler_t, 50) / pct(predict_t, 50):>10.2f}")
+    app = load_app(args.model_dir)
+    manifest = app.app.state.bundle.manifest
+    measured = measure(app, args.n)
+    if args.json:
+        cases = {str(r): {k: micros(v) for k, v in c.items()} for r, c in measured.items()}
+        figures = {"model": manifest.name, "version": manifest.version, "runtime": manifest.runtime,
+                   "python": sys.version.split()[0], "n": args.n, "cases": cases}  # fmt: skip
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
+        return 0
+    python = sys.version.split()[0]
+    print(f"model {manifest.name} {manifest.version} ({manifest.runtime} runtime); python {python}; n={args.n}")
+    print_table(measured)
     colds = cold_import(args.model_dir, 3)
     print(f"cold `import app` (fresh interpreter, model load included): {', '.join(f'{c:.2f}s' for c in colds)}")
     return 0
