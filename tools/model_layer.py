@@ -184,10 +184,9 @@ class Sizes:
         )
 
 
-def sizes(build_dir: Path) -> Sizes:
-    """The sizes of a `sam build` (``build_dir`` holds PredictFunction/ and ModelLayer/)."""
-    layer = build_dir / "ModelLayer"
-    for needed in (build_dir / "PredictFunction", layer / "python", layer / "model" / MANIFEST_FILE):
+def measure(function: Path, layer: Path) -> Sizes:
+    """The sizes of a built function folder and a built model layer folder (python/ and model/)."""
+    for needed in (function, layer / "python", layer / "model" / MANIFEST_FILE):
         if not needed.exists():
             raise BuildError(f"{needed} is missing: not a complete `sam build` of this project (make build)")
     try:
@@ -196,15 +195,20 @@ def sizes(build_dir: Path) -> Sizes:
         raise BuildError(str(exc)) from None
     return Sizes(
         runtime=manifest.runtime,
-        function=unzipped_size(build_dir / "PredictFunction"),
+        function=unzipped_size(function),
         layer_runtime=unzipped_size(layer / "python"),
         model=unzipped_size(layer / "model"),
     )
 
 
+def sizes(build_dir: Path) -> Sizes:
+    """The sizes of a `sam build` (``build_dir`` holds PredictFunction/ and ModelLayer/)."""
+    return measure(build_dir / "PredictFunction", build_dir / "ModelLayer")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="model-layer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.model_layer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
     build_cmd = commands.add_parser("build", help="build the layer for a bundle (its runtime's pins + the bundle)")
