@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 
@@ -97,3 +99,45 @@ def served_by(proc: subprocess.Popen[bytes], url: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+# --- the standard protocols: requests as their clients send them, through API Gateway -------------------
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+TRITON_HEADERS = {"Host": "1234567890.execute-api.us-east-1.amazonaws.com", "User-Agent": "python/gevent-http-client"}
+
+
+def rest_event(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A REST API (v1) event for ``path`` on stage ``prod``, as API Gateway sends it with BinaryMediaTypes */*
+    (template.yaml): the body base64; no headers but Host, User-Agent and ``headers`` (tritonclient sends
+    neither Accept nor Content-Type)."""
+    event = json.loads((EVENTS / "rest-predict-single.json").read_text())
+    sent = {**TRITON_HEADERS, **(headers or {})}
+    event.update(httpMethod=method, path=path, pathParameters={"proxy": path[1:]}, headers=sent)
+    event.update(multiValueHeaders={k: [v] for k, v in sent.items()}, body=base64.b64encode(body).decode())
+    event.update(isBase64Encoded=True)
+    event["requestContext"].update(httpMethod=method, path=f"/prod{path}")
+    return event  # type: ignore[no-any-return]
+
+
+def http_event(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An HTTP API (payload v2) event for ``path`` on stage ``prod``, the body base64 as HTTP APIs send bytes."""
+    event = json.loads((EVENTS / "http-stage-predict-batch.json").read_text())
+    event.update(rawPath=f"/prod{path}", headers={k.lower(): v for k, v in (headers or {}).items()})
+    event.update(body=base64.b64encode(body).decode(), isBase64Encoded=True)
+    event["requestContext"]["http"].update(method=method, path=f"/prod{path}")
+    return event  # type: ignore[no-any-return]
+
+
+def triton_features(rows: Any, datatype: str = "FP64", binary: bool = True) -> Any:
+    """The model's one input, ``features``, as tritonclient.http builds it: ``rows`` cast to ``datatype``
+    (FP64 or FP32), binary by default."""
+    import tritonclient.http as triton  # gevent & co. are imported only by the tests that use the client
+
+    values = np.asarray(rows).astype({"FP64": np.float64, "FP32": np.float32}[datatype])
+    tensor = triton.InferInput("features", list(values.shape), datatype)
+    return tensor.set_data_from_numpy(values, binary_data=binary)
+
+
+def as_sent(rows: Any, datatype: str) -> Any:
+    """The float64 rows the model gets for ``rows`` sent as ``datatype`` (FP32 rounds each value first)."""
+    return np.asarray(rows).astype(np.float32).astype(np.float64) if datatype == "FP32" else np.asarray(rows)

@@ -237,3 +237,13 @@ def test_dashboard_shows_the_functions_metrics(env: tuple[str, Evaluated]) -> No
     body = t.one("AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
     for metric in ("PredictLatency", "PredictedRows", "ServerErrors", "ProvisionedConcurrencyUtilization", "5XXError"):
         assert metric in body
+
+
+def test_binary_bodies_pass_and_still_fit_lambdas_payload(env: tuple[str, Evaluated]) -> None:
+    """BinaryMediaTypes */* (the Open Inference Protocol's binary tensors; docs/protocols.md): every body reaches
+    the function base64, so MAX_BODY_BYTES in base64, with room for the rest of the event, fits Lambda's 6 MB."""
+    _, t = env
+    api = t.one("AWS::ApiGateway::RestApi")["Properties"]
+    assert api["Body"]["x-amazon-apigateway-binary-media-types"] == ["*/*"]
+    limit = int(t.resources["PredictFunction"]["Properties"]["Environment"]["Variables"]["MAX_BODY_BYTES"])
+    assert 4 * -(-limit // 3) + 256 * 1024 <= 6 * 1024 * 1024

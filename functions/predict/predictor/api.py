@@ -11,9 +11,11 @@ from predictor.docs import router as docs_router
 from predictor.errors import add_error_handlers
 from predictor.middleware import MODEL_VERSION_HEADER, ObserveResponses
 from predictor.observability import EmfTelemetry, PrometheusTelemetry, Telemetry
+from predictor.open_inference import router as open_inference_router
 from predictor.routes import router
 from predictor.settings import Settings
 from predictor.stage import StageRootPath
+from predictor.tf_serving import router as tf_serving_router
 
 
 def local_telemetry(version: str | None) -> Telemetry:
@@ -50,6 +52,8 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
     app.state.bundle_error = loaded.error
     app.state.telemetry = telemetry
     app.include_router(router)
+    app.include_router(open_inference_router)  # /v2: KServe v2, Triton, MLServer clients
+    app.include_router(tf_serving_router)  # /v1/models: TensorFlow Serving, KServe v1 clients
     app.include_router(docs_router)
     if isinstance(telemetry, PrometheusTelemetry):
         add_metrics_route(app, telemetry)

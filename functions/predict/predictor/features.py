@@ -31,7 +31,8 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _loc(parts: tuple[int | str, ...]) -> str:
+def location(parts: tuple[int | str, ...]) -> str:
+    """A pydantic error location as the client wrote it: ``instances[3].age``."""
     out = ""
     for part in parts:
         if part in ("list", "object") and out:  # the union's tag, not a location
@@ -74,7 +75,7 @@ def parse_request(body: bytes) -> PredictRequest:
                 422,
                 f"request body must be a JSON object with 'features' or 'instances', got {_describe(first['input'])}",
             ) from None
-        items = [{"loc": _loc(tuple(e["loc"])), "msg": _message(e)} for e in errors]
+        items = [{"loc": location(tuple(e["loc"])), "msg": _message(e)} for e in errors]
         listed = "; ".join(f"{i['loc']}: {i['msg']}" for i in items[:MAX_LISTED_ERRORS])
         more = len(items) - MAX_LISTED_ERRORS
         detail = listed + (f" (and {more} more)" if more > 0 else "")
@@ -115,16 +116,27 @@ def to_matrix(request: PredictRequest, feature_names: list[str], max_rows: int) 
         return np.array([row], dtype=np.float64), True
     if request.instances is None:
         raise RequestError(422, "missing 'features' (one row) or 'instances' (a batch of rows)")
-    rows = request.instances
+    return rows_to_matrix(request.instances, feature_names, max_rows), False
+
+
+def rows_to_matrix(
+    rows: list[list[float] | dict[str, float]], feature_names: list[str], max_rows: int, where: str = "instances"
+) -> FloatMatrix:
+    """A batch of rows (positional lists or objects keyed by feature name, mixed at will), validated by the
+    schema's ``Row``, as a (n_rows, n_features) float64 matrix; ``where`` names the batch in messages."""
     if not rows:
-        raise RequestError(422, "'instances' is empty: send at least one row")
-    if len(rows) > max_rows:
-        raise RequestError(413, f"too many rows: {len(rows)} > {max_rows} (MAX_BATCH_ROWS); split the batch")
+        raise RequestError(422, f"'{where}' is empty: send at least one row")
+    check_row_count(len(rows), max_rows)
     matrix: list[list[float]] = []
     for i, item in enumerate(rows):
         if isinstance(item, dict):
-            matrix.append(_row_from_object(item, feature_names, f"instances[{i}]"))
+            matrix.append(_row_from_object(item, feature_names, f"{where}[{i}]"))
         else:
-            _check_length(item, n, f"instances[{i}]")
+            _check_length(item, len(feature_names), f"{where}[{i}]")
             matrix.append(item)
-    return np.array(matrix, dtype=np.float64), False
+    return np.array(matrix, dtype=np.float64)
+
+
+def check_row_count(n_rows: int, max_rows: int) -> None:
+    if n_rows > max_rows:
+        raise RequestError(413, f"too many rows: {n_rows} > {max_rows} (MAX_BATCH_ROWS); split the batch")

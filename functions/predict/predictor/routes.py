@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from predictor.bundle import ModelBundle
+from predictor.bundle import ModelBundle, Prediction
 from predictor.errors import RequestError
 from predictor.features import parse_request, to_matrix
 from predictor.manifest import manifest_dict
+from predictor.outputs import FloatMatrix
 from predictor.schemas import BatchPrediction, ErrorResponse, Health, PredictRequest, SinglePrediction
 from predictor.settings import Settings
 
@@ -60,6 +61,15 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def predict_rows(request: Request, bundle: ModelBundle, rows: FloatMatrix) -> Prediction:
+    """The one prediction path of every route (/predict and the standard protocols): the bundle's
+    ``predict`` on a float64 (n, n_features) matrix, timed and counted in the telemetry."""
+    start = time.perf_counter()
+    result = bundle.predict(rows)
+    request.app.state.telemetry.prediction(len(rows), time.perf_counter() - start)
+    return result
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Body is not JSON (malformed, truncated or empty)."},
     413: {"model": ErrorResponse, "description": "More rows than MAX_BATCH_ROWS, or a body over MAX_BODY_BYTES."},
@@ -90,9 +100,7 @@ async def predict(request: Request) -> JSONResponse:
     check_time_left(request, settings.min_time_left_ms)
     body = parse_request(await read_body(request, settings.max_body_bytes))
     rows, single = to_matrix(body, bundle.feature_names, settings.max_batch_rows)
-    start = time.perf_counter()
-    result = bundle.predict(rows)
-    request.app.state.telemetry.prediction(len(rows), time.perf_counter() - start)
+    result = predict_rows(request, bundle, rows)
     manifest = bundle.manifest
     content: dict[str, Any]
     if single:

@@ -89,3 +89,9 @@ class ErrorItem(BaseModel):
 class ErrorResponse(BaseModel):
     detail: str = Field(description="What was wrong, in words.")
     errors: list[ErrorItem] | None = Field(default=None, description="Each problem with its location.")
+
+
+class ProtocolErrorResponse(BaseModel):
+    """The standard protocols' error (Open Inference Protocol, TensorFlow Serving): one message."""
+
+    error: str = Field(description="What was wrong, in words.")

@@ -1,0 +1,256 @@
+"""Open Inference Protocol v2 (KServe v2, Triton, MLServer REST) beside /predict, with Triton's binary
+tensor data extension as ``tritonclient.http`` uses it by default (predictor/tensors.py).
+
+Same bundle, limits, telemetry and headers as /predict; the prediction is ``routes.predict_rows``. Errors
+are ``{"error": ...}`` (predictor/errors.py): 400 for a wrong tensor name, shape or datatype, 404 for an
+unknown model or version, 413 for too many rows or bytes, 503 when the bundle was refused.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from predictor.errors import RequestError
+from predictor.features import check_row_count
+from predictor.manifest import Manifest
+from predictor.open_inference_schemas import (
+    InferRequest,
+    InferResponse,
+    Liveness,
+    ModelMetadata,
+    Readiness,
+    RequestInput,
+    ServerMetadata,
+)
+from predictor.outputs import FloatMatrix
+from predictor.protocols import (
+    ERRORS,
+    INPUT_NAME,
+    TensorSpec,
+    input_spec,
+    output_specs,
+    output_values,
+    parse_body,
+    request_body_schema,
+    served_model,
+)
+from predictor.routes import check_time_left, predict_rows, read_body
+from predictor.settings import Settings
+from predictor.tensors import (
+    INFERENCE_HEADER,
+    BinaryData,
+    check_datatype,
+    from_binary,
+    from_json,
+    output_bytes,
+    split_body,
+)
+
+router = APIRouter(prefix="/v2", tags=["Open Inference Protocol v2 (KServe v2, Triton)"])
+
+SERVER = {"name": "sklearn-serverless-inference", "version": "0.1.0", "extensions": ["binary_tensor_data"]}
+PLATFORMS = {"sklearn": "sklearn_sklearn", "onnx": "onnxruntime_onnx"}
+UNSUPPORTED = ("shared_memory_region", "classification")  # Triton extensions this server does not offer
+OCTET_STREAM_RANGES = ("application/octet-stream", "application/*", "*/*")
+
+
+@router.get("/health/live", response_model=Liveness)
+async def live() -> JSONResponse:
+    return JSONResponse({"live": True})
+
+
+@router.get("/health/ready", response_model=Readiness, responses={503: {"model": Readiness}})
+async def ready(request: Request) -> JSONResponse:
+    if request.app.state.bundle is None:
+        return JSONResponse({"ready": False, "error": f"model not loaded: {request.app.state.bundle_error}"}, 503)
+    return JSONResponse({"ready": True})
+
+
+@router.get("", response_model=ServerMetadata, summary="Server metadata")
+async def server_metadata() -> JSONResponse:
+    return JSONResponse(SERVER)
+
+
+@router.get("/models/{name}", response_model=ModelMetadata, responses=ERRORS, summary="Model metadata")
+@router.get("/models/{name}/versions/{version}", response_model=ModelMetadata, responses=ERRORS)
+async def model_metadata(request: Request, name: str, version: str | None = None) -> JSONResponse:
+    return JSONResponse(metadata_of(served_model(request, name, version).manifest))
+
+
+@router.get("/models/{name}/ready", response_model=Readiness, responses=ERRORS, summary="Model readiness")
+@router.get("/models/{name}/versions/{version}/ready", response_model=Readiness, responses=ERRORS)
+async def model_ready(request: Request, name: str, version: str | None = None) -> JSONResponse:
+    served_model(request, name, version)
+    return JSONResponse({"ready": True})
+
+
+INFER_DOCS: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": INFERENCE_HEADER,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "Binary tensor data extension: the JSON header's length; binary tensors follow it.",
+        }
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": request_body_schema(InferRequest)},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+}
+
+
+@router.post("/models/{name}/infer", response_model=InferResponse, responses=ERRORS, openapi_extra=INFER_DOCS)
+@router.post("/models/{name}/versions/{version}/infer", response_model=InferResponse, responses=ERRORS,
+             openapi_extra=INFER_DOCS)  # fmt: skip
+async def infer(request: Request, name: str, version: str | None = None) -> Response:
+    bundle = served_model(request, name, version)
+    settings: Settings = request.app.state.settings
+    check_time_left(request, settings.min_time_left_ms)
+    body = await read_body(request, settings.max_body_bytes)
+    body = inflated(body, request.headers.get("content-encoding"), settings.max_body_bytes)
+    header, binary = split_body(body, request.headers.get(INFERENCE_HEADER))
+    inference = parse_body(InferRequest, header)
+    rows = input_rows(inference.inputs, BinaryData(binary), bundle.manifest, settings.max_batch_rows)
+    wanted = requested_outputs(inference, bundle.manifest, binary_reaches_client(request))
+    values = output_values(bundle.manifest, predict_rows(request, bundle, rows))
+    return answer(bundle.manifest, inference.id, wanted, values)
+
+
+def metadata_of(manifest: Manifest) -> dict[str, Any]:
+    def tensor(spec: TensorSpec, **parameters: Any) -> dict[str, Any]:
+        described = {"name": spec.name, "datatype": spec.datatype, "shape": spec.shape}
+        return {**described, "parameters": parameters} if parameters else described
+
+    classes = {"classes": manifest.classes} if manifest.classes is not None else {}
+    return {
+        "name": manifest.name,
+        "versions": [manifest.version],
+        "platform": PLATFORMS.get(manifest.runtime, manifest.runtime),
+        "inputs": [tensor(input_spec(manifest), feature_names=manifest.feature_names)],
+        "outputs": [tensor(spec, **classes) for spec in output_specs(manifest)],
+        "parameters": {"task": manifest.task, **classes},
+    }
+
+
+def input_rows(inputs: list[RequestInput], binary: BinaryData, manifest: Manifest, max_rows: int) -> FloatMatrix:
+    """The one input, ``features`` [n_rows, n_features], from its JSON data or its binary data."""
+    if len(inputs) != 1 or inputs[0].name != INPUT_NAME:
+        got = ", ".join(repr(tensor.name) for tensor in inputs)
+        raise RequestError(400, f"this model takes one input, {INPUT_NAME!r} [-1, {manifest.n_features}], got {got}")
+    tensor, where = inputs[0], "inputs[0]"
+    check_datatype(tensor.datatype, where)
+    shape = tensor.shape
+    if len(shape) != 2 or shape[1] != manifest.n_features or shape[0] < 1:
+        raise RequestError(400, f"{where}: shape {shape} does not fit [-1, {manifest.n_features}]: send [n_rows, n]")
+    check_row_count(shape[0], max_rows)
+    parameters = tensor.parameters or {}
+    refuse_unsupported(parameters, where)
+    size = parameters.get("binary_data_size")
+    if size is not None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or tensor.data is not None:
+            raise RequestError(400, f"{where}: binary_data_size must be a byte count, with no 'data' beside it")
+        rows = from_binary(binary.take(size, where), tensor.datatype, shape, where)
+    elif tensor.data is None:
+        raise RequestError(400, f"{where}: no data: give 'data', or binary data and its binary_data_size")
+    else:
+        rows = from_json(tensor.data, tensor.datatype, shape, where)
+    binary.check_used_up()
+    return rows
+
+
+def requested_outputs(inference: InferRequest, manifest: Manifest, binary_ok: bool) -> dict[str, bool]:
+    """The outputs to answer, each with whether its data goes binary (every output by default)."""
+    names = [spec.name for spec in output_specs(manifest)]
+    default = flag(inference.parameters or {}, "binary_data_output", False, "parameters")
+    if inference.outputs is None:
+        return dict.fromkeys(names, default and binary_ok)
+    wanted: dict[str, bool] = {}
+    for i, output in enumerate(inference.outputs):
+        where = f"outputs[{i}]"
+        if output.name not in names:
+            raise RequestError(400, f"{where}: unknown output {output.name!r}: this model's are {', '.join(names)}")
+        if output.name in wanted:
+            raise RequestError(400, f"{where}: output {output.name!r} is asked for twice")
+        parameters = output.parameters or {}
+        refuse_unsupported(parameters, where)
+        wanted[output.name] = flag(parameters, "binary_data", default, where) and binary_ok
+    return wanted
+
+
+def flag(parameters: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    value = parameters.get(key, default)
+    if not isinstance(value, bool):
+        raise RequestError(400, f"{where}.parameters.{key}: expected true or false, got {value!r}")
+    return value
+
+
+def refuse_unsupported(parameters: dict[str, Any], where: str) -> None:
+    for key in UNSUPPORTED:
+        if key in parameters:
+            raise RequestError(400, f"{where}: the {key} parameter is not supported by this server")
+
+
+def answer(manifest: Manifest, request_id: str | None, wanted: dict[str, bool], values: dict[str, Any]) -> Response:
+    """The inference response: JSON, or a JSON header followed by the binary outputs."""
+    datatypes = {spec.name: spec.datatype for spec in output_specs(manifest)}
+    outputs, chunks = [], []
+    for name, binary in wanted.items():
+        array = np.asarray(values[name], dtype=object if datatypes[name] == "BYTES" else None)
+        tensor: dict[str, Any] = {"name": name, "datatype": datatypes[name], "shape": list(array.shape)}
+        if binary:
+            chunks.append(output_bytes(datatypes[name], array))
+            tensor["parameters"] = {"binary_data_size": len(chunks[-1])}
+        else:
+            tensor["data"] = array.ravel().tolist()
+        outputs.append(tensor)
+    identity = {"id": request_id} if request_id is not None else {}
+    head = {"model_name": manifest.name, "model_version": manifest.version, **identity, "outputs": outputs}
+    text = json.dumps(head, separators=(",", ":"), allow_nan=False).encode()
+    if not chunks:
+        return Response(text, media_type="application/json")
+    headers = {INFERENCE_HEADER: str(len(text))}
+    return Response(text + b"".join(chunks), media_type="application/octet-stream", headers=headers)
+
+
+def binary_reaches_client(request: Request) -> bool:
+    """Whether raw bytes in the answer reach the client. They do from uvicorn, an HTTP API, an ALB or a function
+    URL. A REST API (v1 event) decodes the function's base64 answer only when the request's Accept header matches
+    the API's binary media types (template.yaml: */*), and ``sam local start-api`` only when it accepts
+    application/octet-stream; tritonclient sends no Accept header. There, outputs are answered as JSON instead,
+    which tritonclient reads just the same."""
+    event = request.scope.get("aws.event")
+    if not isinstance(event, dict) or "version" in event or "elb" in (event.get("requestContext") or {}):
+        return True
+    ranges = [part.split(";")[0].strip().lower() for part in request.headers.get("accept", "").split(",")]
+    return any(r in OCTET_STREAM_RANGES for r in ranges)
+
+
+def inflated(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """A body sent with ``Content-Encoding: gzip`` or ``deflate`` (tritonclient's request_compression_algorithm),
+    inflated up to MAX_BODY_BYTES."""
+    name = (encoding or "identity").strip().lower()
+    if name == "identity":
+        return body
+    if name not in ("gzip", "deflate"):
+        raise RequestError(400, f"Content-Encoding {encoding!r} is not accepted: send gzip, deflate or none")
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if name == "gzip" else zlib.MAX_WBITS)
+    try:
+        plain = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise RequestError(400, f"the body is not valid {name} data ({exc})") from None
+    if len(plain) > limit:
+        raise RequestError(413, f"request body over {limit:,} bytes once inflated (MAX_BODY_BYTES); split the batch")
+    if not inflater.eof:
+        raise RequestError(400, f"the {name} body is truncated")
+    return plain

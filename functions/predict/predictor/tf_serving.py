@@ -1,0 +1,191 @@
+"""TensorFlow Serving REST (also KServe v1) beside /predict: model status, metadata and ``:predict``.
+
+``POST /v1/models/{name}:predict`` takes the row format, ``{"instances": [row, ...]}`` (a row: n numbers,
+or an object keyed by the manifest's feature names) answered with ``predictions``, or the columnar format,
+``{"inputs": [row, ...]}``, ``{"inputs": {"features": [row, ...]}}`` or ``{"inputs": {feature: [value per
+row], ...}}``, answered with ``outputs``. A regressor's answer is its numbers; a classifier with probabilities
+answers ``{"label": ..., "probabilities": [...]}`` per row (row format) or per output (columnar), the
+probabilities in the order of ``classes`` (see the metadata). Errors are ``{"error": ...}`` (400, 404, 413,
+503) as in TF Serving. Same bundle, limits, telemetry and headers as /predict (``routes.predict_rows``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
+
+from predictor.errors import RequestError
+from predictor.features import rows_to_matrix
+from predictor.manifest import Manifest
+from predictor.outputs import FloatMatrix
+from predictor.protocols import (
+    ERRORS,
+    INPUT_NAME,
+    TensorSpec,
+    input_spec,
+    output_specs,
+    output_values,
+    parse_body,
+    request_body_schema,
+    served_model,
+    unfit_as_bad_request,
+    validation_detail,
+)
+from predictor.routes import check_time_left, predict_rows, read_body
+from predictor.schemas import Number, Row
+from predictor.settings import Settings
+
+router = APIRouter(prefix="/v1/models", tags=["TensorFlow Serving REST (KServe v1)"])
+
+SIGNATURE = "serving_default"
+TF_DTYPES = {"FP64": "DT_DOUBLE", "BYTES": "DT_STRING", "INT64": "DT_INT64", "BOOL": "DT_BOOL"}
+ROWS = TypeAdapter(list[Row])
+COLUMN = TypeAdapter(list[Number])
+
+
+def _inputs_form(value: Any) -> str | None:
+    return "rows" if isinstance(value, list) else "named" if isinstance(value, dict) else None
+
+
+Inputs = Annotated[
+    Annotated[list[Any], Tag("rows")] | Annotated[dict[str, list[Any]], Tag("named")],
+    Discriminator(
+        _inputs_form,
+        custom_error_type="inputs_type",
+        custom_error_message="should be an array of rows or an object {name: array}",
+    ),
+]
+
+
+class TfPredictRequest(BaseModel):
+    """Give ``instances`` (row format) or ``inputs`` (columnar format)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"instances": [[0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]]},
+                {"inputs": {"features": [[0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]]}},
+            ]
+        },
+    )
+
+    signature_name: str | None = Field(default=None, description=f"Only {SIGNATURE!r}.")
+    instances: list[Row] | None = Field(default=None, description="Row format: one row per instance.")
+    inputs: Inputs | None = Field(default=None, description="Columnar format: rows, or {name: values}.")
+
+
+class TfPredictResponse(BaseModel):
+    predictions: list[Any] | None = Field(default=None, description="Row format: one answer per instance.")
+    outputs: list[Any] | dict[str, list[Any]] | None = Field(default=None, description="Columnar format.")
+
+
+class ModelVersionStatus(BaseModel):
+    version: str
+    state: str
+    status: dict[str, str]
+
+
+class ModelStatus(BaseModel):
+    model_version_status: list[ModelVersionStatus]
+
+
+PREDICT_BODY = {"application/json": {"schema": request_body_schema(TfPredictRequest)}}
+PREDICT_DOCS = {"requestBody": {"required": True, "content": PREDICT_BODY}}
+
+
+@router.get("/{name}", response_model=ModelStatus, responses=ERRORS, summary="Model status")
+@router.get("/{name}/versions/{version}", response_model=ModelStatus, responses=ERRORS)
+async def model_status(request: Request, name: str, version: str | None = None) -> JSONResponse:
+    manifest = served_model(request, name, version).manifest
+    available = {"version": manifest.version, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+    return JSONResponse({"model_version_status": [available]})
+
+
+@router.get("/{name}/metadata", responses=ERRORS, summary="Model metadata (signature def)")
+@router.get("/{name}/versions/{version}/metadata", responses=ERRORS)
+async def model_metadata(request: Request, name: str, version: str | None = None) -> JSONResponse:
+    return JSONResponse(metadata_of(served_model(request, name, version).manifest))
+
+
+@router.post("/{name}:predict", response_model=TfPredictResponse, responses=ERRORS, openapi_extra=PREDICT_DOCS)
+@router.post("/{name}/versions/{version}:predict", response_model=TfPredictResponse, responses=ERRORS,
+             openapi_extra=PREDICT_DOCS)  # fmt: skip
+async def predict(request: Request, name: str, version: str | None = None) -> JSONResponse:
+    bundle = served_model(request, name, version)
+    settings: Settings = request.app.state.settings
+    check_time_left(request, settings.min_time_left_ms)
+    body = parse_body(TfPredictRequest, await read_body(request, settings.max_body_bytes))
+    if body.signature_name not in (None, SIGNATURE):
+        raise RequestError(400, f"signature_name {body.signature_name!r} not found: this model has {SIGNATURE!r}")
+    with unfit_as_bad_request():
+        rows = request_rows(body, bundle.manifest.feature_names, settings.max_batch_rows)
+    values = output_values(bundle.manifest, predict_rows(request, bundle, rows))
+    if body.instances is not None:
+        return JSONResponse({"predictions": per_row(values)})
+    return JSONResponse({"outputs": values if len(values) > 1 else next(iter(values.values()))})
+
+
+@router.post("/{name}:{verb}", include_in_schema=False)
+@router.post("/{name}/versions/{version}:{verb}", include_in_schema=False)
+async def other_verb(request: Request, name: str, verb: str, version: str | None = None) -> JSONResponse:
+    """:classify and :regress take tf.Example protos, which a scikit-learn model has no use for."""
+    served_model(request, name, version)
+    raise RequestError(400, f"{verb!r} is not served: POST /v1/models/{name}:predict with 'instances' or 'inputs'")
+
+
+def request_rows(body: TfPredictRequest, names: list[str], max_rows: int) -> FloatMatrix:
+    if (body.instances is None) == (body.inputs is None):
+        raise RequestError(400, "give either 'instances' (row format) or 'inputs' (columnar format), not both")
+    if body.instances is not None:
+        return rows_to_matrix(body.instances, names, max_rows)
+    if isinstance(body.inputs, list):
+        return rows_to_matrix(validated(ROWS, body.inputs, "inputs"), names, max_rows, "inputs")
+    columns: dict[str, list[Any]] = body.inputs or {}
+    if list(columns) == [INPUT_NAME]:
+        return rows_to_matrix(validated(ROWS, columns[INPUT_NAME], "inputs.features"), names, max_rows, "inputs")
+    values = {name: validated(COLUMN, column, f"inputs.{name}") for name, column in columns.items()}
+    lengths = {len(column) for column in values.values()}
+    if len(lengths) > 1:
+        raise RequestError(400, f"inputs: columns of different lengths ({sorted(lengths)}): one value per row each")
+    n_rows = lengths.pop() if lengths else 0
+    return rows_to_matrix([{k: v[i] for k, v in values.items()} for i in range(n_rows)], names, max_rows, "inputs")
+
+
+def validated(adapter: TypeAdapter[Any], value: Any, where: str) -> Any:
+    try:
+        return adapter.validate_python(value, strict=True)
+    except ValidationError as exc:
+        raise RequestError(400, validation_detail(exc, where)) from None
+
+
+def per_row(values: dict[str, list[Any]]) -> list[Any]:
+    """Row format: each row's answer; an object per row when the model has several outputs."""
+    if len(values) == 1:
+        return next(iter(values.values()))
+    return [dict(zip(values, row, strict=True)) for row in zip(*values.values(), strict=True)]
+
+
+def metadata_of(manifest: Manifest) -> dict[str, Any]:
+    def tensor_info(spec: TensorSpec) -> dict[str, Any]:
+        dims = [{"size": str(size), "name": ""} for size in spec.shape]
+        shape = {"dim": dims, "unknown_rank": False}
+        return {"dtype": TF_DTYPES[spec.datatype], "tensor_shape": shape, "name": spec.name}
+
+    signature = {
+        "inputs": {INPUT_NAME: tensor_info(input_spec(manifest))},
+        "outputs": {spec.name: tensor_info(spec) for spec in output_specs(manifest)},
+        "method_name": "tensorflow/serving/predict",
+    }
+    return {
+        "model_spec": {"name": manifest.name, "signature_name": "", "version": manifest.version},
+        "metadata": {
+            "signature_def": {"signature_def": {SIGNATURE: signature}},
+            "feature_names": manifest.feature_names,  # the columns of ``features``, in order
+            "classes": manifest.classes,  # a classifier's labels, in the order of its probabilities
+        },
+    }
