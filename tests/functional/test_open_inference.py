@@ -8,6 +8,7 @@ import base64
 import gzip
 import json
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ import pytest
 import tritonclient.http as triton
 from sklearn.datasets import load_diabetes, load_iris
 
-from tests.conftest import Handler, import_app, production_handler
+from predictor.open_inference import SERVER
+from tests.conftest import ROOT, Handler, import_app, production_handler
 from tests.utils import (
+    FakeLambdaContext,
     as_sent,
     assert_labels_equal,
     assert_predictions_close,
@@ -225,3 +228,51 @@ def test_unknown_model_and_refused_bundle(handler: Handler, default_bundle: Path
         response = refused(rest_event(method, path, *triton_request([triton_features(ROWS)])))
         assert response["statusCode"] == 503, path
         assert "sha256 mismatch" in error_of(response)
+
+
+def test_json_tensors_flat_or_nested_fp32_rounded_as_triton_does(
+    handler: Handler, name: str, default_bundle: Path, default_estimator: Any
+) -> None:
+    nested = features([7, 10], ROWS.tolist())
+    flat = features([7, 10], ROWS.ravel().tolist(), "FP32")
+    for tensor, datatype in ((nested, "FP64"), (flat, "FP32")):
+        response = handler(http_event("POST", f"/v2/models/{name}/infer", json_infer(tensor)))
+        assert response["statusCode"] == 200, response["body"]
+        (output,) = json.loads(response["body"])["outputs"]
+        assert output["shape"] == [7]
+        expected = default_estimator.predict(as_sent(ROWS, datatype))
+        assert_predictions_close(output["data"], expected, default_bundle)
+    # float32 rounding shows: the FP32 answer is not the FP64 one
+    assert default_estimator.predict(as_sent(ROWS, "FP32")).tolist() != default_estimator.predict(ROWS).tolist()
+
+
+def test_counted_in_the_metrics_like_predict(handler: Handler, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    handler(rest_event("POST", f"/v2/models/{name}/infer", *triton_request([triton_features(ROWS)])))
+    handler(rest_event("POST", f"/v1/models/{name}:predict", json.dumps({"instances": ROWS[:3].tolist()}).encode()))
+    handler(rest_event("POST", f"/v2/models/{name}/infer", json_infer(features([1, 3], [1.0, 2.0, 3.0]))))
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    blobs = [blob for blob in blobs if "ColdStart" not in blob]
+    assert [blob.get("PredictedRows") for blob in blobs] == [[7.0], [3.0], None]
+    assert [blob.get("ClientErrors") for blob in blobs] == [None, None, [1.0]]
+    assert all(blob["Requests"] == [1.0] for blob in blobs)
+
+
+def test_listed_in_the_openapi_document_behind_the_stage(handler: Handler) -> None:
+    paths = json.loads(handler(rest_event("GET", "/openapi.json"))["body"])["paths"]
+    for path in ("/v2", "/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer",
+                 "/v1/models/{name}:predict", "/v1/models/{name}/metadata"):  # fmt: skip
+        assert path in paths
+    infer = paths["/v2/models/{name}/infer"]["post"]
+    assert set(infer["requestBody"]["content"]) == {"application/json", "application/octet-stream"}
+    assert "$ref" not in json.dumps(infer["requestBody"])  # inlined: nothing left to resolve
+    assert "Inference-Header-Content-Length" in [p["name"] for p in infer["parameters"]]
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == SERVER["version"]
+
+
+def test_too_little_time_left_is_503_in_the_protocols_shape(app_module: Any, name: str) -> None:
+    hurried = production_handler(app_module, FakeLambdaContext(remaining_time_ms=50))
+    for path in (f"/v2/models/{name}/infer", f"/v1/models/{name}:predict"):
+        response = hurried(rest_event("POST", path, json_infer(features([1, 10], ROW))))
+        assert response["statusCode"] == 503
+        assert error_of(response).startswith("not enough time left in this invocation")
