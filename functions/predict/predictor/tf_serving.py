@@ -47,11 +47,11 @@ COLUMN = TypeAdapter(list[Number])
 
 
 def _inputs_form(value: Any) -> str | None:
-    return "rows" if isinstance(value, list) else "named" if isinstance(value, dict) else None
+    return "list" if isinstance(value, list) else "object" if isinstance(value, dict) else None
 
 
-Inputs = Annotated[
-    Annotated[list[Any], Tag("rows")] | Annotated[dict[str, list[Any]], Tag("named")],
+Inputs = Annotated[  # tagged "list" and "object", as schemas.Row: error locations leave the tags out
+    Annotated[list[Any], Tag("list")] | Annotated[dict[str, list[Any]], Tag("object")],
     Discriminator(
         _inputs_form,
         custom_error_type="inputs_type",
