@@ -12,11 +12,12 @@ PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
 # make model [MODEL=est.joblib] [FEATURE_NAMES=a,b,c] [MODEL_NAME=..] [MODEL_VERSION=..]
-#            [EVAL_CSV=data.csv EVAL_TARGET=column] [MODEL_OUT=dir]
+#            [EVAL_CSV=data.csv EVAL_TARGET=column] [RUNTIME=auto|onnx|sklearn] [MODEL_OUT=dir]
 MODEL_OUT ?= $(BUNDLE)
 PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--feature-names "$(FEATURE_NAMES)") \
 	$(if $(MODEL_NAME),--name "$(MODEL_NAME)") $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") \
-	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") --out "$(MODEL_OUT)"
+	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") \
+	$(if $(RUNTIME),--runtime "$(RUNTIME)") --out "$(MODEL_OUT)"
 
 .PHONY: help venv model test lint typecheck build validate local dev invoke events engine image audit expand deploy-rehearsal bench bench-runtimes bench-cold bench-handler clean
 

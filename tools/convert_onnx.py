@@ -3,7 +3,8 @@
 ``make model RUNTIME=auto`` (the default) asks this module for an ONNX graph; it is kept only when
 
 1. skl2onnx converts the estimator, in float64 where its converters allow and float32 where they must
-   (tree ensembles: ai.onnx.ml opset 3 has float thresholds); float64 is tried first, then float32;
+   (tree ensembles: ai.onnx.ml opset 3 has float thresholds); float64 is tried first, then float32, except
+   for decision trees and their ensembles, which scikit-learn itself evaluates in float32 (``dtypes``);
 2. ONNX Runtime, in the very class the function serves with (predictor/runtime_onnx.py), loads it;
 3. the parity gate passes on the bundle's reference rows and on the eval data (``EVAL_CSV``, or the
    default model's held-out split):
@@ -27,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 import onnxruntime
+from sklearn.tree import BaseDecisionTree
 
 from predictor.manifest import BundleError, OnnxModel, Parity
 from predictor.outputs import FloatMatrix, to_jsonable
@@ -161,11 +163,25 @@ def attempt(estimator: Any, n_features: int, task: str, rows: GateRows, dtype: I
     return Converted(graph, info, rtol=tolerance.rtol, atol=tolerance.rtol * (figures.scale or 1.0))
 
 
+def dtypes(estimator: Any) -> tuple[InputDtype, InputDtype]:
+    """The input dtypes to try, in order: float64 first (scikit-learn's own precision), except for decision trees
+    and their ensembles (forests, classic gradient boosting), which scikit-learn itself evaluates on float32
+    input. A float64 graph of those (RandomForestClassifier loads as one) compares the unrounded input with
+    the trees' float thresholds and takes other branches than scikit-learn near them: probabilities 0.01-0.05
+    apart on real rows that drawn reference rows did not hit (tests/zoo.py random-forest-classifier)."""
+    steps = getattr(estimator, "steps", None)
+    final = steps[-1][1] if steps else estimator
+    parts = np.ravel(getattr(final, "estimators_", [final]))
+    if len(parts) and all(isinstance(part, BaseDecisionTree) for part in parts):
+        return ("float32", "float64")
+    return ("float64", "float32")
+
+
 def convert(estimator: Any, n_features: int, task: str, has_probabilities: bool, rows: GateRows,
             tolerance: Tolerance) -> Converted:  # fmt: skip
-    """The first of float64, float32 that converts and passes the gate; ConversionFailed with both reasons."""
+    """The first dtype (``dtypes``) that converts and passes the gate; ConversionFailed with both reasons."""
     reasons = []
-    for dtype in ("float64", "float32"):
+    for dtype in dtypes(estimator):
         try:
             return attempt(estimator, n_features, task, rows, dtype, tolerance, has_probabilities)
         except ConversionFailed as exc:
