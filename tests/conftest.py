@@ -27,6 +27,7 @@ IRIS_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 from predictor.observability import logger  # noqa: E402
 from tests.utils import FakeLambdaContext  # noqa: E402
+from tests.zoo import ZooModel, build_zoo  # noqa: E402
 from tools import package_model  # noqa: E402
 
 
@@ -62,8 +63,21 @@ def current_event_loop() -> None:
 
 @pytest.fixture(scope="session")
 def default_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default model, trained and packaged exactly as `make model` does, in a temp folder."""
+    """The default model, trained and packaged exactly as `make model` does, in a temp folder: RUNTIME=auto
+    converts it to ONNX (float64), and ONNX Runtime serves it."""
     return package(tmp_path_factory.mktemp("default") / "model")
+
+
+@pytest.fixture(scope="session")
+def sklearn_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model served by scikit-learn (make model RUNTIME=sklearn): model.joblib."""
+    return package(tmp_path_factory.mktemp("default-sklearn") / "model", "--runtime", "sklearn")
+
+
+@pytest.fixture(scope="session")
+def default_estimator() -> Any:
+    """The default model's fitted scikit-learn pipeline, as make model trains it (the answers to match)."""
+    return package_model.train_default()[0]
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +102,12 @@ def iris_bundle(tmp_path_factory: pytest.TempPathFactory, iris_estimator: Path) 
         "--version",
         "2.0.0",
     )
+
+
+@pytest.fixture(scope="session")
+def zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ZooModel]:
+    """The model zoo (tests/zoo.py): each estimator trained, saved and packaged with RUNTIME=auto, once."""
+    return build_zoo(tmp_path_factory.mktemp("zoo"))
 
 
 # The log keys (model_version) each imported app module left on the shared Powertools logger.

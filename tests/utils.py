@@ -25,12 +25,21 @@ from predictor.reference import ATOL, RTOL, worst_numeric
 from predictor.settings import Settings
 
 
-def assert_predictions_close(served: Any, expected: Any) -> None:
-    """Predictions that crossed a process, an interpreter, a wheel build or an image (host vs the Lambda
-    image): equal within the bundle contract's one tolerance, |served - expected| <= ATOL + RTOL * |expected|
-    (predictor/reference.py). Only answers computed inside one process are compared exactly."""
-    deviation = worst_numeric(served, expected, RTOL, ATOL)
+def assert_predictions_close(served: Any, expected: Any, bundle_dir: Path | None = None) -> None:
+    """Predictions that crossed a process, an interpreter, a wheel build, an image (host vs the Lambda image)
+    or a runtime (scikit-learn vs ONNX Runtime): equal within the bundle contract's one tolerance,
+    |served - expected| <= atol + rtol * |expected| (predictor/reference.py): the default RTOL and ATOL, or
+    the bundle's own (an ONNX bundle records its parity gate's). Answers computed by one runtime inside one
+    process are compared exactly."""
+    rtol, atol = tolerance_of(bundle_dir) if bundle_dir is not None else (RTOL, ATOL)
+    deviation = worst_numeric(served, expected, rtol, atol)
     assert deviation is None, f"predictions differ beyond the tolerance: {deviation}"
+
+
+def tolerance_of(bundle_dir: Path) -> tuple[float, float]:
+    """The bundle's reference tolerance (rtol, atol), as the function applies it at cold start."""
+    reference = json.loads((bundle_dir / "manifest.json").read_text())["reference"]
+    return float(reference["rtol"]), float(reference["atol"])
 
 
 @dataclass
@@ -100,6 +109,7 @@ def served_by(proc: subprocess.Popen[bytes], url: str) -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=10)
 
+
 # --- the standard protocols: requests as their clients send them, through API Gateway -------------------
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -141,3 +151,8 @@ def triton_features(rows: Any, datatype: str = "FP64", binary: bool = True) -> A
 def as_sent(rows: Any, datatype: str) -> Any:
     """The float64 rows the model gets for ``rows`` sent as ``datatype`` (FP32 rounds each value first)."""
     return np.asarray(rows).astype(np.float32).astype(np.float64) if datatype == "FP32" else np.asarray(rows)
+
+
+def assert_labels_equal(served: list[Any], expected: Any) -> None:
+    """Class labels are never approximate: identical values of identical types, whatever the runtime."""
+    assert served == list(expected.tolist() if hasattr(expected, "tolist") else expected)

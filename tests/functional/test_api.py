@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import joblib
 import numpy as np
@@ -16,7 +17,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
 from tests.conftest import import_app, package, production_handler
-from tests.utils import FakeLambdaContext, assert_offline_docs, make_app
+from tests.utils import FakeLambdaContext, assert_offline_docs, assert_predictions_close, make_app
 
 ROW = [float(v) for v in load_diabetes().data[0]]
 
@@ -48,14 +49,13 @@ def test_every_response_carries_the_model_version(client: TestClient, default_bu
         assert response.headers["x-model-version"] == version
 
 
-def test_predict_single_and_batch(client: TestClient, default_bundle: Path) -> None:
-    model = joblib.load(default_bundle / "model.joblib")
+def test_predict_single_and_batch(client: TestClient, default_bundle: Path, default_estimator: Any) -> None:
     single = client.post("/predict", json={"features": ROW})
     assert single.status_code == 200
-    assert single.json()["prediction"] == model.predict(np.array([ROW]))[0]
+    assert_predictions_close([single.json()["prediction"]], default_estimator.predict(np.array([ROW])), default_bundle)
     rows = load_diabetes().data[:50]
     batch = client.post("/predict", json={"instances": rows.tolist()})
-    assert batch.json()["predictions"] == model.predict(rows).tolist()
+    assert_predictions_close(batch.json()["predictions"], default_estimator.predict(rows), default_bundle)
 
 
 def test_any_content_type_is_read_as_json(client: TestClient) -> None:
@@ -122,7 +122,7 @@ def test_docs_assets_are_served_by_the_function(client: TestClient) -> None:
 
 def test_broken_bundle_answers_503_with_the_reason(default_bundle: Path, tmp_path: Path) -> None:
     broken = Path(shutil.copytree(default_bundle, tmp_path / "model"))
-    (broken / "model.joblib").write_bytes(b"not the model")
+    (broken / "model.onnx").write_bytes(b"not the model")
     client = TestClient(make_app(broken))
     health = client.get("/health")
     assert health.status_code == 503

@@ -11,12 +11,12 @@ import copy
 import json
 from typing import Any
 
-import joblib
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Handler, load_event
+from tests.utils import assert_predictions_close
 
 FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAMES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
@@ -59,16 +59,15 @@ def check(response: dict[str, Any]) -> dict[str, Any]:
 
 @FUZZ
 @given(body=shaped | json_values)
-def test_generated_json_bodies(handler: Handler, default_bundle: Any, body: Any) -> None:
+def test_generated_json_bodies(handler: Handler, default_bundle: Any, default_estimator: Any, body: Any) -> None:
     text = json.dumps(body, allow_nan=True)
     response = handler(event_with(text))
     payload = check(response)
     if response["statusCode"] == 200:
-        model = joblib.load(default_bundle / "model.joblib")
         items = [body["features"]] if body.get("features") is not None else body["instances"]
         x = np.array([[r[n] for n in NAMES] if isinstance(r, dict) else r for r in items], dtype=np.float64)
         got = [payload["prediction"]] if "prediction" in payload else payload["predictions"]
-        assert got == model.predict(x).tolist()
+        assert_predictions_close(got, default_estimator.predict(x), default_bundle)
 
 
 @FUZZ
@@ -82,12 +81,12 @@ def test_arbitrary_bytes(handler: Handler, body: bytes) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(rows, min_size=1, max_size=50))
 def test_valid_batches_get_exactly_the_models_predictions(
-    handler: Handler, default_bundle: Any, batch: list[list[float]]
+    handler: Handler, default_bundle: Any, default_estimator: Any, batch: list[list[float]]
 ) -> None:
     response = handler(event_with(json.dumps({"instances": batch})))
     assert response["statusCode"] == 200
-    model = joblib.load(default_bundle / "model.joblib")
-    assert json.loads(response["body"])["predictions"] == model.predict(np.array(batch)).tolist()
+    served = json.loads(response["body"])["predictions"]
+    assert_predictions_close(served, default_estimator.predict(np.array(batch)), default_bundle)
 
 
 SOURCES = ["rest-predict-single", "http-predict-single", "alb-predict-single", "rest-health"]

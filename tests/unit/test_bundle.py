@@ -20,26 +20,52 @@ from predictor.manifest import Manifest
 from predictor.runtime_sklearn import VERSIONS as RUNTIME_VERSIONS
 from predictor.runtime_sklearn import make_single_process
 from tests.conftest import package
-from tests.utils import refusal, rewrite_manifest
+from tests.utils import assert_predictions_close, refusal, rewrite_manifest
+
+
+@pytest.fixture(params=["onnx", "sklearn"])
+def bundle_copy(request: pytest.FixtureRequest, default_bundle: Path, sklearn_bundle: Path, tmp_path: Path) -> Path:
+    """A copy of the default bundle in each runtime: the integrity checks come before either runtime's."""
+    source = default_bundle if request.param == "onnx" else sklearn_bundle
+    return Path(shutil.copytree(source, tmp_path / "model"))
 
 
 @pytest.fixture
-def bundle_copy(default_bundle: Path, tmp_path: Path) -> Path:
+def sklearn_copy(sklearn_bundle: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(sklearn_bundle, tmp_path / "model"))
+
+
+@pytest.fixture
+def onnx_copy(default_bundle: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(default_bundle, tmp_path / "model"))
+
+
+def artifact_of(model_dir: Path) -> Path:
+    return model_dir / json.loads((model_dir / "manifest.json").read_text())["artifact"]
 
 
 def edit_manifest(model_dir: Path, **changes: Any) -> None:
     rewrite_manifest(model_dir, lambda manifest: manifest.update(changes))
 
 
-def test_default_bundle_loads_and_predicts_like_the_model(default_bundle: Path) -> None:
+def test_default_bundle_is_served_by_onnx_runtime_like_the_model(default_bundle: Path, default_estimator: Any) -> None:
     bundle = ModelBundle.load(default_bundle)
-    model = joblib.load(default_bundle / "model.joblib")
     x = load_diabetes().data[:20]
-    assert bundle.predict(x).predictions == model.predict(x).tolist()
+    assert bundle.manifest.runtime == "onnx"
+    assert bundle.manifest.onnx is not None
+    assert bundle.manifest.onnx.input_dtype == "float64"
+    assert_predictions_close(bundle.predict(x).predictions, default_estimator.predict(x), default_bundle)
     assert bundle.manifest.task == "regression"
     assert bundle.feature_names == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
-    assert bundle.manifest.sklearn_version == RUNTIME_VERSIONS["sklearn_version"]
+    assert bundle.manifest.sklearn_version == RUNTIME_VERSIONS["sklearn_version"]  # what it was converted from
+
+
+def test_sklearn_bundle_predicts_exactly_like_the_model(sklearn_bundle: Path) -> None:
+    bundle = ModelBundle.load(sklearn_bundle)
+    model = joblib.load(sklearn_bundle / "model.joblib")
+    x = load_diabetes().data[:20]
+    assert bundle.manifest.runtime == "sklearn"
+    assert bundle.predict(x).predictions == model.predict(x).tolist()  # one runtime, one process: exact
 
 
 def test_manifest_has_the_model_card_fields(default_bundle: Path) -> None:
@@ -56,46 +82,91 @@ def test_missing_directory(tmp_path: Path) -> None:
 
 
 def test_tampered_artifact_is_refused_before_unpickling(bundle_copy: Path) -> None:
-    artifact = bundle_copy / "model.joblib"
+    artifact = artifact_of(bundle_copy)
     artifact.write_bytes(artifact.read_bytes() + b"\0")
     assert refusal(bundle_copy).startswith("sha256 mismatch: manifest says")
 
 
 def test_truncated_artifact_is_refused(bundle_copy: Path) -> None:
-    artifact = bundle_copy / "model.joblib"
+    artifact = artifact_of(bundle_copy)
     artifact.write_bytes(artifact.read_bytes()[:100])
     assert "sha256 mismatch" in refusal(bundle_copy)
 
 
-def test_truncated_artifact_with_matching_sha_fails_to_load(bundle_copy: Path) -> None:
+@pytest.mark.parametrize(
+    ("bundle_fixture", "message"),
+    [("sklearn_copy", "cannot load model.joblib:"), ("onnx_copy", "ONNX Runtime cannot load the graph:")],
+)
+def test_truncated_artifact_with_matching_sha_fails_to_load(
+    bundle_fixture: str, message: str, request: pytest.FixtureRequest
+) -> None:
     import hashlib
 
-    artifact = bundle_copy / "model.joblib"
+    model_dir: Path = request.getfixturevalue(bundle_fixture)
+    artifact = artifact_of(model_dir)
     artifact.write_bytes(artifact.read_bytes()[:100])
-    edit_manifest(bundle_copy, sha256=hashlib.sha256(artifact.read_bytes()).hexdigest())
-    assert refusal(bundle_copy).startswith("cannot load model.joblib:")
+    edit_manifest(model_dir, sha256=hashlib.sha256(artifact.read_bytes()).hexdigest())
+    assert refusal(model_dir).startswith(message)
 
 
 def test_missing_artifact(bundle_copy: Path) -> None:
-    (bundle_copy / "model.joblib").unlink()
+    artifact_of(bundle_copy).unlink()
     assert refusal(bundle_copy).startswith("model artifact not found:")
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"sklearn_version": "1.2.0"}, "library version mismatch: scikit-learn bundle=1.2.0 runtime="),
         ({"numpy_version": "1.26.4"}, "library version mismatch: numpy bundle=1.26.4 runtime="),
         ({"task": "forecast"}, "manifest invalid:"),
         ({"feature_names": []}, "manifest invalid:"),
         ({"sha256": "abc"}, "manifest invalid:"),
-        ({"feature_names": ["a", "b"]}, "manifest does not match the model: manifest lists 2 features"),
-        ({"task": "classification", "classes": [0, 1]}, "manifest does not match the model: manifest classes"),
+        ({"format": 4}, "newer than this function reads"),
     ],
 )
 def test_manifest_that_does_not_fit_is_refused(bundle_copy: Path, change: dict[str, Any], message: str) -> None:
     edit_manifest(bundle_copy, **change)
     assert message in refusal(bundle_copy)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"sklearn_version": "1.2.0"}, "library version mismatch: scikit-learn bundle=1.2.0 runtime="),
+        ({"feature_names": ["a", "b"]}, "manifest does not match the model: manifest lists 2 features"),
+        ({"task": "classification", "classes": [0, 1]}, "manifest does not match the model: manifest classes"),
+    ],
+)
+def test_sklearn_manifest_that_does_not_fit_is_refused(
+    sklearn_copy: Path, change: dict[str, Any], message: str
+) -> None:
+    edit_manifest(sklearn_copy, **change)
+    assert message in refusal(sklearn_copy)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"onnxruntime_version": "1.20.0"}, "library version mismatch: onnxruntime bundle=1.20.0 runtime="),
+        ({"feature_names": ["a", "b"]}, "manifest does not match the graph: input tensor(double)"),
+        ({"runtime": "sklearn"}, "cannot load model.onnx:"),
+        ({"format": 2}, "runtime onnx needs manifest format 3"),
+        ({"onnx": None}, "runtime onnx needs the onnx and onnxruntime_version fields"),
+    ],
+)
+def test_onnx_manifest_that_does_not_fit_is_refused(onnx_copy: Path, change: dict[str, Any], message: str) -> None:
+    edit_manifest(onnx_copy, **change)
+    assert message in refusal(onnx_copy)
+
+
+def test_onnx_graph_with_another_input_dtype_is_refused(onnx_copy: Path) -> None:
+    rewrite_manifest(onnx_copy, lambda manifest: manifest["onnx"].update(input_dtype="float32"))
+    assert "manifest does not match the graph: input tensor(double)" in refusal(onnx_copy)
+
+
+def test_scikit_learn_version_of_an_onnx_bundle_is_provenance_not_a_requirement(onnx_copy: Path) -> None:
+    edit_manifest(onnx_copy, sklearn_version="1.2.0", scipy_version="1.0.0")
+    assert ModelBundle.load(onnx_copy).manifest.sklearn_version == "1.2.0"
 
 
 def test_missing_or_unparseable_manifest(bundle_copy: Path) -> None:
@@ -113,7 +184,7 @@ def test_manifest_from_another_model_is_refused(default_bundle: Path, iris_bundl
 
 
 def test_artifact_that_is_not_a_file(bundle_copy: Path) -> None:
-    artifact = bundle_copy / "model.joblib"
+    artifact = artifact_of(bundle_copy)
     artifact.unlink()
     artifact.mkdir()  # a directory where the file should be: reading it fails even as root
     assert refusal(bundle_copy).startswith("model artifact not found")
@@ -128,7 +199,7 @@ def test_parallel_estimators_are_made_single_process(tmp_path: Path) -> None:
 
     forest.set_params(randomforestregressor__n_jobs=4)
     joblib.dump(forest, tmp_path / "forest.joblib")
-    bundle_dir = package(tmp_path / "model", "--estimator", str(tmp_path / "forest.joblib"))
+    bundle_dir = package(tmp_path / "model", "--estimator", str(tmp_path / "forest.joblib"), "--runtime", "sklearn")
     # the packager already stored n_jobs=1; loading keeps every n_jobs at 1
     loaded = ModelBundle.load(bundle_dir)
     assert loaded.model.estimator.get_params()["randomforestregressor__n_jobs"] == 1

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 
 from predictor.bundle import ModelBundle
@@ -20,20 +19,27 @@ def copy_of(bundle: Path, tmp_path: Path) -> Path:
 
 
 def edit_reference(model_dir: Path, edit: Any) -> None:
-    """Change the stored reference (model.joblib and its sha256 stay valid)."""
+    """Change the stored reference (the artifact and its sha256 stay valid)."""
     rewrite_manifest(model_dir, lambda manifest: edit(manifest["reference"]))
 
 
-def test_default_bundle_stores_held_out_rows_and_the_model_s_answers(default_bundle: Path) -> None:
-    reference = json.loads((default_bundle / "manifest.json").read_text())["reference"]
-    assert reference["source"].startswith("the held-out test split: 32 of 89 rows")
-    assert (reference["rtol"], reference["atol"]) == (RTOL, ATOL)
-    model = joblib.load(default_bundle / "model.joblib")
-    assert model.predict(np.array(reference["rows"])).tolist() == reference["predictions"]  # one process: exact
+def test_default_bundle_stores_held_out_rows_and_the_model_s_answers(
+    default_bundle: Path, sklearn_bundle: Path, default_estimator: Any
+) -> None:
+    for bundle in (default_bundle, sklearn_bundle):
+        reference = json.loads((bundle / "manifest.json").read_text())["reference"]
+        assert reference["source"].startswith("the held-out test split: 32 of 89 rows")
+        # scikit-learn's answers in both runtimes (reproducible training: exact in one process)
+        assert default_estimator.predict(np.array(reference["rows"])).tolist() == reference["predictions"]
+    sklearn_reference = json.loads((sklearn_bundle / "manifest.json").read_text())["reference"]
+    assert (sklearn_reference["rtol"], sklearn_reference["atol"]) == (RTOL, ATOL)
+    manifest = json.loads((default_bundle / "manifest.json").read_text())
+    scale = manifest["onnx"]["parity"]["scale"]  # the ONNX bundle's tolerance is its parity gate's
+    assert (manifest["reference"]["rtol"], manifest["reference"]["atol"]) == (1e-6, 1e-6 * scale)
 
 
-def test_tampered_prediction_is_refused_naming_row_and_deviation(default_bundle: Path, tmp_path: Path) -> None:
-    bundle = copy_of(default_bundle, tmp_path)
+def test_tampered_prediction_is_refused_naming_row_and_deviation(sklearn_bundle: Path, tmp_path: Path) -> None:
+    bundle = copy_of(sklearn_bundle, tmp_path)
     stored: list[float] = []
 
     def nudge(reference: dict[str, Any]) -> None:
@@ -47,6 +53,14 @@ def test_tampered_prediction_is_refused_naming_row_and_deviation(default_bundle:
     assert "|difference| 0.000" in message
     assert "> tolerance" in message
     assert "(worst of 32 rows)" in message
+
+
+def test_onnx_bundle_refuses_a_deviation_beyond_its_parity_tolerance(default_bundle: Path, tmp_path: Path) -> None:
+    bundle = copy_of(default_bundle, tmp_path)
+    edit_reference(bundle, lambda r: r["predictions"].__setitem__(7, r["predictions"][7] * (1 + 1e-4)))
+    message = refusal(bundle)
+    assert message.startswith("reference predictions not reproduced: row 7 prediction: served ")
+    assert "= 0.000143701 + 1e-06 x |stored|" in message  # atol = 1e-6 x the mean |prediction| (~144)
 
 
 def test_deviation_within_the_tolerance_is_accepted(default_bundle: Path, tmp_path: Path) -> None:
@@ -83,7 +97,8 @@ def test_classifier_labels_are_checked(iris_bundle: Path, tmp_path: Path) -> Non
 
 def test_classifier_probabilities_are_checked(iris_bundle: Path, tmp_path: Path) -> None:
     bundle = copy_of(iris_bundle, tmp_path)
-    edit_reference(bundle, lambda r: r["probabilities"][2].__setitem__(0, r["probabilities"][2][0] + 1e-7))
+    # the iris bundle is served by ONNX Runtime: probabilities agree within 1e-5 (its parity gate's)
+    edit_reference(bundle, lambda r: r["probabilities"][2].__setitem__(0, r["probabilities"][2][0] + 1e-4))
     assert "not reproduced: row 2 probabilities: served [" in refusal(bundle)
 
 
@@ -98,10 +113,16 @@ def test_format_1_bundles_are_refused_with_the_fix(default_bundle: Path, tmp_pat
     assert "format 1 predates reference predictions (format 2): re-package the model with `make model`" in message
 
 
-def test_a_model_that_cannot_predict_its_rows_is_refused(default_bundle: Path, tmp_path: Path) -> None:
-    bundle = copy_of(default_bundle, tmp_path)
-    edit_reference(bundle, lambda r: r.update(rows=[row[:3] for row in r["rows"]]))
-    assert refusal(bundle).startswith("reference predictions failed: ValueError: X has 3 features")
+def test_a_model_that_cannot_predict_its_rows_is_refused(
+    default_bundle: Path, sklearn_bundle: Path, tmp_path: Path
+) -> None:
+    for name, bundle, reason in (
+        ("onnx", default_bundle, "InvalidArgument: [ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions"),
+        ("sklearn", sklearn_bundle, "ValueError: X has 3 features"),
+    ):
+        copy = Path(shutil.copytree(bundle, tmp_path / name))
+        edit_reference(copy, lambda r: r.update(rows=[row[:3] for row in r["rows"]]))
+        assert refusal(copy).startswith(f"reference predictions failed: {reason}")
 
 
 def test_non_finite_output_never_agrees() -> None:
