@@ -18,7 +18,8 @@ from tools import client
 @pytest.fixture(scope="module")
 def broken_server(default_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broken = Path(shutil.copytree(default_bundle, tmp_path_factory.mktemp("broken") / "model"))
-    (broken / "model.joblib").write_bytes(b"tampered")
+    for artifact in broken.glob("model.*"):  # model.onnx or model.joblib, whichever the runtime serves
+        artifact.write_bytes(b"tampered")
     with serve(broken) as base:
         yield base
 

@@ -11,9 +11,9 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx2
-import joblib
 import numpy as np
 import pytest
 
@@ -49,10 +49,10 @@ async def hammer(url: str, rows: np.ndarray) -> tuple[Counter[int], list[float],
     return statuses, answers, latencies
 
 
-def test_ten_thousand_requests_at_concurrency_32(server: str, default_bundle: Path) -> None:
+def test_ten_thousand_requests_at_concurrency_32(server: str, default_bundle: Path, default_estimator: Any) -> None:
     rng = np.random.default_rng(7)
     rows = rng.normal(0, 0.05, size=(REQUESTS, 10))
-    model = joblib.load(default_bundle / "model.joblib")
+    model = default_estimator
     expected = [model.predict(row[None, :])[0] for row in rows]  # one row at a time, as the server does
     started = time.perf_counter()
     statuses, answers, latencies = asyncio.run(hammer(f"{server}/predict", rows))
@@ -61,7 +61,7 @@ def test_ten_thousand_requests_at_concurrency_32(server: str, default_bundle: Pa
     print(f"\nuvicorn: {REQUESTS} requests, concurrency {CONCURRENCY}: {REQUESTS / wall:.0f} req/s, "
           f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, statuses {dict(statuses)}")  # fmt: skip
     assert statuses == Counter({200: REQUESTS})
-    assert_predictions_close(answers, expected)  # another process: within the tolerance, NaN (no answer) never
+    assert_predictions_close(answers, expected, default_bundle)  # sklearn vs the bundle's runtime; NaN never
 
 
 # Runs in a fresh interpreter, as Lambda runs the function: it keeps a minimal Lambda context of its own

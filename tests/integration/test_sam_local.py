@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import joblib
 import numpy as np
 import pytest
 
@@ -62,35 +61,35 @@ def rows_of(event: dict[str, Any], names: list[str]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_sam_local_invoke(name: str, invoked: dict[str, dict[str, Any]]) -> None:
+def test_sam_local_invoke(name: str, invoked: dict[str, dict[str, Any]], default_estimator: Any) -> None:
     status, needle = EXPECTED[name]
     response = invoked[name]
     assert response["statusCode"] == status, response["body"]
     assert needle in response["body"]
     if status == 200 and "predict" in name:
         manifest = json.loads((BUNDLE / "manifest.json").read_text())
-        expected = joblib.load(BUNDLE / "model.joblib").predict(rows_of(load_event(name), manifest["feature_names"]))
+        expected = default_estimator.predict(rows_of(load_event(name), manifest["feature_names"]))
         out = json.loads(response["body"])
-        # The host's scikit-learn (cp311 wheels) vs the image's (cp313): equal within the tolerance.
-        assert_predictions_close(out["predictions"] if "predictions" in out else [out["prediction"]], expected)
+        # The host's scikit-learn vs the bundle's runtime in the image (cp313): within the bundle's tolerance.
+        assert_predictions_close(out["predictions"] if "predictions" in out else [out["prediction"]], expected, BUNDLE)
 
 
-def test_start_api_over_http(start_api: str) -> None:
+def test_start_api_over_http(start_api: str, default_estimator: Any) -> None:
     manifest = json.loads((BUNDLE / "manifest.json").read_text())
-    model = joblib.load(BUNDLE / "model.joblib")
+    model = default_estimator
     names = manifest["feature_names"]
     rows = np.array(load_event_rows(), dtype=np.float64)
     with httpx2.Client(base_url=start_api, timeout=60) as client:
         single = client.post("/predict", json={"features": rows[0].tolist()})
         assert single.status_code == 200
         assert single.headers["x-model-version"] == manifest["version"]
-        assert_predictions_close([single.json()["prediction"]], model.predict(rows[:1]))
+        assert_predictions_close([single.json()["prediction"]], model.predict(rows[:1]), BUNDLE)
 
         batch = client.post("/predict", json={"instances": rows.tolist()})
-        assert_predictions_close(batch.json()["predictions"], model.predict(rows))
+        assert_predictions_close(batch.json()["predictions"], model.predict(rows), BUNDLE)
 
         named = client.post("/predict", json={"instances": [dict(zip(names, r, strict=True)) for r in rows.tolist()]})
-        assert_predictions_close(named.json()["predictions"], model.predict(rows))
+        assert_predictions_close(named.json()["predictions"], model.predict(rows), BUNDLE)
 
         health = client.get("/health")
         assert health.json() == {"status": "ok", "model_version": manifest["version"]}
@@ -120,9 +119,9 @@ def load_event_rows() -> list[list[float]]:
     return body["instances"]  # type: ignore[no-any-return]
 
 
-def test_start_api_under_load(start_api: str) -> None:
+def test_start_api_under_load(start_api: str, default_estimator: Any) -> None:
     """200 requests, 4 at a time, through sam local start-api: zero errors, every prediction right."""
-    model = joblib.load(BUNDLE / "model.joblib")
+    model = default_estimator
     rng = np.random.default_rng(11)
     rows = rng.normal(0, 0.05, size=(200, 10))
     answers: dict[int, tuple[int, float | None]] = {}
@@ -144,4 +143,5 @@ def test_start_api_under_load(start_api: str) -> None:
     asyncio.run(run())
     print(f"\nsam local start-api: 200 requests, concurrency 4, {200 / (time.perf_counter() - started):.1f} req/s")
     assert sorted(status for status, _ in answers.values()) == [200] * 200
-    assert_predictions_close([answers[i][1] for i in range(200)], [model.predict(row[None, :])[0] for row in rows])
+    expected = [model.predict(row[None, :])[0] for row in rows]
+    assert_predictions_close([answers[i][1] for i in range(200)], expected, BUNDLE)
