@@ -1,0 +1,67 @@
+"""A process serving an ONNX bundle never imports scikit-learn or SciPy (what makes its layer small and its cold
+start short): a fresh interpreter imports the production handler as Lambda does, serves /predict, and reports
+what it imported. The same for a scikit-learn bundle, which must import them: the check can fail."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, load_event
+from tests.zoo import ZooModel, assert_answers_match
+
+# Runs in a fresh interpreter with MODEL_DIR set, as Lambda's runtime would: import the handler, serve one
+# API Gateway event, print the answer and the top-level packages that are imported by then.
+SERVE = """
+import json, sys
+import app
+
+class Context:  # what Powertools and the app read of a Lambda context
+    function_name, function_version, memory_limit_in_mb = "PredictFunction", "$LATEST", 1769
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:PredictFunction"
+    aws_request_id, log_group_name, log_stream_name = "c6af9ac6", "/aws/lambda/PredictFunction", "s"
+    def get_remaining_time_in_millis(self): return 29000
+
+response = app.handler(json.loads(sys.stdin.read()), Context())
+packages = sorted({name.partition(".")[0] for name in sys.modules})
+print(json.dumps({"response": response, "packages": packages}))
+"""
+
+
+def serve_in_fresh_interpreter(model: ZooModel) -> tuple[dict[str, Any], set[str]]:
+    rows = model.held_out[:5]
+    event = {**load_event("rest-predict-batch"), "body": json.dumps({"instances": rows.tolist()})}
+    env = {**os.environ, "MODEL_DIR": str(model.bundle), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"}
+    env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE], input=json.dumps(event), cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    response = out["response"]
+    assert response["statusCode"] == 200, response["body"]
+    assert_answers_match(model, json.loads(response["body"]), rows)
+    return response, set(out["packages"])
+
+
+@pytest.mark.parametrize("name", ["random-forest", "logistic-strings"])
+def test_an_onnx_bundle_is_served_without_scikit_learn_or_scipy(name: str, zoo: dict[str, ZooModel]) -> None:
+    model = zoo[name]
+    assert model.manifest["runtime"] == "onnx"
+    _, packages = serve_in_fresh_interpreter(model)
+    assert "onnxruntime" in packages
+    assert {"sklearn", "scipy", "joblib"} & packages == set(), "an ONNX bundle's process imported them"
+
+
+def test_a_scikit_learn_bundle_imports_them(zoo: dict[str, ZooModel]) -> None:
+    model = zoo["function-transformer"]
+    assert model.manifest["runtime"] == "sklearn"
+    _, packages = serve_in_fresh_interpreter(model)
+    assert {"sklearn", "scipy", "joblib"} <= packages
+    assert "onnxruntime" not in packages

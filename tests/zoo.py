@@ -1,0 +1,205 @@
+"""The model zoo: estimators a user might bring, each trained reproducibly on small data, split into train /
+eval / held-out rows, and packaged with `make model`'s default (``RUNTIME=auto``) by the project's own packager.
+
+The functional tests serve each bundle in process (tests/functional/test_model_zoo.py), the integration tests
+through `sam local invoke` (tests/integration/test_model_zoo_sam.py); both compare the answers with the
+estimator's own ``predict``/``predict_proba`` on the held-out rows, which are neither reference rows nor eval
+rows, within the bundle's own tolerance (``manifest.json: reference.rtol/atol``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_diabetes, load_iris, load_wine, make_friedman1
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from tests.utils import assert_labels_equal, assert_predictions_close
+from tools import package_model
+
+Data = tuple[np.ndarray, np.ndarray]
+
+
+def diabetes() -> Data:
+    data = load_diabetes()
+    return np.asarray(data.data, dtype=np.float64), np.asarray(data.target, dtype=np.float64)
+
+
+def wine() -> Data:  # 13 features, 3 classes named by strings
+    data = load_wine()
+    return np.asarray(data.data, dtype=np.float64), np.asarray(data.target_names[data.target])
+
+
+def iris() -> Data:  # 4 features, 3 classes named by strings
+    data = load_iris()
+    return np.asarray(data.data, dtype=np.float64), np.asarray(data.target_names[data.target])
+
+
+def diabetes_coded() -> Data:  # the diabetes data with its sex column as the codes 1 and 2, as a CSV would hold it
+    x, y = diabetes()
+    x[:, 1] = np.where(x[:, 1] > 0, 2.0, 1.0)
+    return x, y
+
+
+def one_hot_pipeline(categories: Any) -> Any:
+    """Column 1 (codes) one-hot encoded, the others scaled, then a ridge regression."""
+    scaled = [0, *range(2, 10)]
+    encode = ColumnTransformer([("code", OneHotEncoder(categories=categories, handle_unknown="ignore"), [1]),
+                                ("scale", StandardScaler(), scaled)])  # fmt: skip
+    return make_pipeline(encode, Ridge())
+
+
+def friedman() -> Data:  # 5 features recorded to 3 decimals, as a CSV export would hold them
+    x, y = make_friedman1(n_samples=300, n_features=5, noise=0.5, random_state=0)
+    return x.round(3), y
+
+
+@dataclass(frozen=True)
+class Case:
+    """One estimator of the zoo, its data, and where `make model` (RUNTIME=auto) must put it."""
+
+    name: str
+    make: Callable[[], Any]  # the unfitted estimator
+    data: Callable[[], Data]
+    runtime: str  # "onnx" or "sklearn": what auto must choose
+    dtype: str | None = None  # ONNX graph input: "float64" where skl2onnx allows, "float32" for tree ensembles
+    eval_csv: bool = True  # package with EVAL_CSV (the eval split) or without (reference rows drawn)
+    reason: tuple[str, ...] = ()  # a fallback: words its printed reason must hold
+
+
+CASES = [
+    Case("linear", lambda: make_pipeline(StandardScaler(), LinearRegression()), diabetes, "onnx", "float64"),
+    Case("one-hot-encoder", lambda: one_hot_pipeline([[1, 2]]), diabetes_coded, "onnx", "float64"),
+    Case("logistic-strings", lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), wine,
+         "onnx", "float64"),
+    Case("random-forest", lambda: RandomForestRegressor(n_estimators=100, max_depth=8, random_state=0), diabetes,
+         "onnx", "float32"),
+    # No EVAL_CSV: scikit-learn compares a forest's inputs as float32; a float64 graph (it loads, for classifiers)
+    # would take other branches on real rows that the drawn reference rows do not hit.
+    Case("random-forest-classifier", lambda: RandomForestClassifier(n_estimators=100, random_state=0), wine,
+         "onnx", "float32", eval_csv=False),
+    Case("gradient-boosting", lambda: GradientBoostingClassifier(n_estimators=50, random_state=0), iris,
+         "onnx", "float32", eval_csv=False),
+    Case("hist-gradient-boosting-classifier", lambda: HistGradientBoostingClassifier(max_iter=30, random_state=0),
+         wine, "onnx", "float32"),
+    Case("hist-gradient-boosting-regressor", lambda: HistGradientBoostingRegressor(max_iter=50, random_state=0),
+         friedman, "onnx", "float32"),
+    Case("knn-regressor", lambda: make_pipeline(StandardScaler(), KNeighborsRegressor(5)), diabetes,
+         "onnx", "float64"),
+    Case("knn-classifier", lambda: KNeighborsClassifier(5), iris, "onnx", "float64"),
+    # HistGradientBoosting compares float64 inputs with float64 thresholds; ONNX's tree operators compare in
+    # float32, where an eval value a hair above a threshold equals it: the gate sees it in the eval data.
+    Case("hist-gradient-boosting-regressor-float64-thresholds",
+         lambda: HistGradientBoostingRegressor(max_iter=50, random_state=0), diabetes, "sklearn",
+         reason=("float32: parity gate: relative error",)),
+    # Categories learned from non-integer values (the raw sex column, +-0.0446...): skl2onnx's encoder takes integer
+    # or string categories only.
+    Case("one-hot-encoder-non-integer-categories", lambda: one_hot_pipeline("auto"), diabetes, "sklearn",
+         reason=("skl2onnx cannot convert it", "only supports string and int64 categories")),
+    Case("function-transformer", lambda: make_pipeline(FunctionTransformer(np.log1p), LinearRegression()), diabetes,
+         "sklearn", reason=("skl2onnx cannot convert it", "FunctionTransformer is not supported")),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """A zoo estimator, fitted, saved, packaged; and the rows it was not packaged with."""
+
+    case: Case
+    estimator: Any
+    estimator_path: Path  # the joblib file, as a user hands it to `make model MODEL=...`
+    eval_csv: Path
+    feature_names: list[str]
+    bundle: Path
+    held_out: np.ndarray  # neither trained on, nor eval data, nor reference rows
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.bundle / "manifest.json").read_text())  # type: ignore[no-any-return]
+
+
+def split(case: Case) -> tuple[Data, Data, Data]:
+    """60 % train, 20 % eval, 20 % held out; stratified for classifiers (every class in every part)."""
+    x, y = case.data()
+    stratify = y if y.dtype.kind in "USO" else None
+    x_train, x_rest, y_train, y_rest = train_test_split(x, y, test_size=0.4, random_state=0, stratify=stratify)
+    stratify = y_rest if stratify is not None else None
+    x_eval, x_held, y_eval, y_held = train_test_split(x_rest, y_rest, test_size=0.5, random_state=0, stratify=stratify)
+    return (x_train, y_train), (x_eval, y_eval), (x_held, y_held)
+
+
+def write_csv(path: Path, names: list[str], data: Data) -> Path:
+    x, y = data
+    lines = [",".join([*names, "target"])]
+    lines += [",".join([*(repr(float(v)) for v in row), str(label)]) for row, label in zip(x, y, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def package(args: list[str]) -> tuple[int, str, str]:
+    """`package-model ARGS` in this process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = package_model.main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+def build(case: Case, where: Path) -> ZooModel:
+    train, evaluation, held = split(case)
+    estimator = case.make().fit(*train)
+    names = [f"f{i}" for i in range(train[0].shape[1])]
+    where.mkdir(parents=True)
+    estimator_path = where / f"{case.name}.joblib"
+    joblib.dump(estimator, estimator_path)
+    eval_csv = write_csv(where / "eval.csv", names, evaluation)
+    args = ["--estimator", str(estimator_path), "--feature-names", ",".join(names), "--out", str(where / "model")]
+    if case.eval_csv:
+        args += ["--eval-csv", str(eval_csv), "--target", "target"]
+    code, stdout, stderr = package(args)
+    return ZooModel(case, estimator, estimator_path, eval_csv, names, where / "model", held[0], code, stdout, stderr)
+
+
+def build_zoo(where: Path) -> dict[str, ZooModel]:
+    return {case.name: build(case, where / case.name) for case in CASES}
+
+
+def assert_answers_match(model: ZooModel, answer: dict[str, Any], rows: np.ndarray) -> None:
+    """A /predict batch answer for ``rows`` equals the estimator's own predict (and predict_proba) within the
+    bundle's tolerance; class labels identical, probabilities in the order of the manifest's classes."""
+    estimator, served = model.estimator, answer["predictions"]
+    if model.manifest["task"] == "regression":
+        assert_predictions_close(served, estimator.predict(rows), model.bundle)
+        return
+    assert_labels_equal(served, estimator.predict(rows))
+    assert answer["classes"] == model.manifest["classes"] == estimator.classes_.tolist()
+    assert_predictions_close(answer["probabilities"], estimator.predict_proba(rows), model.bundle)
+
+
+def assert_not_reference_rows(model: ZooModel) -> None:
+    """The held-out rows are not among the bundle's reference rows (stored rounded to 6 significant digits)."""
+    stored = {tuple(row) for row in model.manifest["reference"]["rows"]}
+    rounded = {tuple(float(f"{v:.6g}") for v in row) for row in model.held_out}
+    assert not stored & rounded, "a held-out row is a reference row"
