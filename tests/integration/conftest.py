@@ -15,11 +15,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple, get_args
 
 import httpx2
 import pytest
 from cfnlint.decode import cfn_yaml
 
+from predictor.manifest import Runtime, read_manifest
 from tests.conftest import ROOT
 from tests.utils import free_port, served_by
 from tools import sam_local
@@ -88,6 +90,37 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_sam("build", "--build-dir", str(build_dir), "--no-cached")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return build_dir
+
+
+class ModelLayer(NamedTuple):
+    path: Path  # the built layer: python/ (/opt/python) and model/ (/opt/model)
+    bundle: Path  # the bundle it was built for
+
+
+@pytest.fixture(scope="session")
+def model_layers(
+    built: Path, default_bundle: Path, sklearn_bundle: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, ModelLayer]:
+    """A model layer for each runtime, beside the one function `sam build` made: sam build's own layer (for the
+    bundle in layers/model/model), and the other runtime's, built once by the same recipe (layers/model/Makefile,
+    which `sam build` runs) for the default model packaged for that runtime."""
+    own = read_manifest(built / "ModelLayer" / "model").runtime
+    layers = {own: ModelLayer(built / "ModelLayer", BUNDLE)}
+    bundles = {"onnx": default_bundle, "sklearn": sklearn_bundle}
+    for runtime in sorted(set(get_args(Runtime)) - {own}):
+        assert read_manifest(bundles[runtime]).runtime == runtime
+        out = tmp_path_factory.mktemp(f"layer-{runtime}") / "ModelLayer"
+        result = subprocess.run(
+            ["make", "--no-print-directory", "-f", str(ROOT / "layers" / "model" / "Makefile"), "build-ModelLayer",
+             f"ARTIFACTS_DIR={out}", f"MODEL_BUNDLE={bundles[runtime]}", f"PYTHON={sys.executable}"],
+            env=sam_env(), capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        sys.stderr.write(
+            "".join(line for line in result.stdout.splitlines(True) if line.startswith(("lambda_", "model_")))
+        )
+        layers[runtime] = ModelLayer(out, bundles[runtime])
+    return layers
 
 
 @pytest.fixture(scope="session")

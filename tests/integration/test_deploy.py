@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.integration.conftest import ModelLayer
 from tests.utils import served_by
 from tools import deploy_rehearsal, ops, samconfig
 
@@ -143,26 +144,47 @@ def test_ops_scaling_show_and_set(ops_stack: dict[str, Any], capsys: pytest.Capt
     assert all(s["name"] != "weekend" for s in removed["schedules"])
 
 
+@pytest.fixture(params=["iris", "sklearn"])
+def published(request: pytest.FixtureRequest, iris_bundle: Path, sklearn_bundle: Path) -> Path:
+    """A user's classifier (RUNTIME=auto: ONNX Runtime) and the default model served by scikit-learn."""
+    return iris_bundle if request.param == "iris" else sklearn_bundle
+
+
 def test_ops_publish_model(
-    ops_stack: dict[str, Any], built: Path, iris_bundle: Path, capsys: pytest.CaptureFixture[str]
+    ops_stack: dict[str, Any], model_layers: dict[str, ModelLayer], published: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    local = json.loads((published / "manifest.json").read_text())
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="model-bundles")
     code, out, err = run_ops(
-        capsys, "publish-model", "--stack", "ops-test", "--bucket", "model-bundles", "--bundle", str(iris_bundle),
-        "--layer-python", str(built / "ModelLayer" / "python"),
+        capsys, "publish-model", "--stack", "ops-test", "--bucket", "model-bundles", "--bundle", str(published),
+        "--layer-python", str(model_layers[local["runtime"]].path / "python"),
     )  # fmt: skip
     assert code == 0, err
-    assert out["model_version"] == "2.0.0"
+    assert (out["model_version"], out["runtime"]) == (local["version"], local["runtime"])
     lam = boto3.client("lambda")
     config = lam.get_function_configuration(FunctionName=ops_stack["function"])
     assert [layer["Arn"] for layer in config["Layers"]] == [out["layer_version_arn"]]
     alias = lam.get_alias(FunctionName=ops_stack["function"], Name="live")
     assert alias["FunctionVersion"] == out["function_version"]
-    local = json.loads((iris_bundle / "manifest.json").read_text())
-    assert out["manifest"] == f"s3://model-bundles/ops-test/{local['name']}/2.0.0/manifest.json"
-    key = f"ops-test/{local['name']}/2.0.0/manifest.json"
+    key = f"ops-test/{local['name']}/{local['version']}/manifest.json"
+    assert out["manifest"] == f"s3://model-bundles/{key}"
     assert json.loads(s3.get_object(Bucket="model-bundles", Key=key)["Body"].read())["sha256"] == local["sha256"]
+    print(f"\npublished {local['runtime']} layer: {out['layer_unzipped_bytes']:,} bytes unzipped")
+
+
+def test_ops_publish_refuses_a_layer_built_for_the_other_runtime(
+    ops_stack: dict[str, Any], model_layers: dict[str, ModelLayer], published: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime = json.loads((published / "manifest.json").read_text())["runtime"]
+    (other,) = set(model_layers) - {runtime}
+    code, _, err = run_ops(
+        capsys, "publish-model", "--stack", "ops-test", "--bucket", "model-bundles", "--bundle", str(published),
+        "--layer-python", str(model_layers[other].path / "python"),
+    )  # fmt: skip
+    assert code == 2
+    assert f"the bundle's runtime is {runtime}" in err
+    assert f"holds the {other}" in err
 
 
 def test_ops_publish_refuses_a_tampered_bundle(
@@ -171,7 +193,7 @@ def test_ops_publish_refuses_a_tampered_bundle(
     import shutil
 
     bad = Path(shutil.copytree(default_bundle, tmp_path / "model"))
-    (bad / "model.joblib").write_bytes(b"tampered")
+    (bad / json.loads((bad / "manifest.json").read_text())["artifact"]).write_bytes(b"tampered")
     code, _, err = run_ops(
         capsys, "publish-model", "--stack", "ops-test", "--bucket", "model-bundles", "--bundle", str(bad),
         "--layer-python", str(built / "ModelLayer" / "python"),

@@ -11,18 +11,22 @@ from pathlib import Path
 
 import pytest
 
+from predictor.manifest import read_manifest
 from tests.conftest import ROOT
-from tests.integration.conftest import SAM, sam_env
+from tests.integration.conftest import SAM, ModelLayer, sam_env
 
 pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
 
 
 @pytest.fixture(scope="module")
-def iris_build(built: Path, iris_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's `sam build` with the iris bundle in the layer's place (/opt/model), as `make model
-    MODEL=...` then `sam build` would give."""
+def iris_build(
+    built: Path, model_layers: dict[str, ModelLayer], iris_bundle: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The session's `sam build` with the layer of the iris bundle's runtime and the bundle in its place
+    (/opt/model), as `make model MODEL=...` then `sam build` would give."""
     build = tmp_path_factory.mktemp("iris-build") / "build"
-    shutil.copytree(built, build, symlinks=True)
+    shutil.copytree(built, build, symlinks=True, ignore=shutil.ignore_patterns("ModelLayer"))
+    shutil.copytree(model_layers[read_manifest(iris_bundle).runtime].path, build / "ModelLayer", symlinks=True)
     shutil.rmtree(build / "ModelLayer" / "model")
     shutil.copytree(iris_bundle, build / "ModelLayer" / "model")
     return build
