@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools import model_layer
 from tools.bench_cold_start import EVENT, ColdStart, Deployment, cold_start, docker_available, lambda_image
-from tools.lambda_platform import UNZIPPED_LIMIT, unzipped_size
+from tools.lambda_platform import UNZIPPED_LIMIT
 from tools.model_layer import Sizes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,8 +253,8 @@ def warm(bundle: Path, n: int) -> dict[int, float]:
 
 
 def sizes(deployment: Deployment) -> Sizes:
-    return Sizes(deployment.runtime(), unzipped_size(deployment.function), unzipped_size(deployment.python),
-                 unzipped_size(deployment.model))  # fmt: skip
+    """Unzipped: the function, the layer's python/ and model/ (the layer folder holds both)."""
+    return model_layer.measure(deployment.function, deployment.python.parent)
 
 
 def run(work: Path, runs: int, n: int, docker: bool) -> list[Result]:
