@@ -1,0 +1,84 @@
+"""The model zoo (tests/zoo.py) through `sam local invoke`: each bundle served by the built function and the layer
+of its runtime in the python3.13 Lambda image, its answers on held-out rows equal to the estimator's own within
+the bundle's tolerance.
+
+Nothing is built for the zoo: the session's `sam build` gives the template and the function, and each runtime's
+layer comes from ``model_layers`` (built once per runtime by the layer recipe). One build folder per runtime
+takes each zoo model in turn in its layer's model/ (what the recipe ships: manifest + artifact), and one batch
+event per model asks for all its held-out rows.
+
+SAM bakes a template's layers into an image tagged by the layers' logical ids alone (``ModelLayer``), rebuilt
+at each invoke: another `sam local invoke` of this project on the same engine (another test run) can retag it
+between this one's build and its container, which then serves the other's model (seen: "expected 10 features,
+got 5"). So the layer's logical id here is the runtime's own (``ZooOnnxLayer``, ``ZooSklearnLayer``; nothing
+else in the template changes), the invokes run one at a time, and every answer's model_version is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from predictor.manifest import read_manifest
+from tests.conftest import load_event
+from tests.integration.conftest import ModelLayer, run_sam
+from tests.zoo import CASES, ZooModel, assert_answers_match
+from tools.model_layer import copy_bundle
+
+pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
+
+
+@pytest.fixture(scope="module")
+def zoo_layers(
+    built: Path, model_layers: dict[str, ModelLayer], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """Per runtime, the layer folder of a build: `sam build`'s template and function, that runtime's layer python/
+    (the model/ beside it is each test's)."""
+    builds = {}
+    for runtime, layer in model_layers.items():
+        build = tmp_path_factory.mktemp(f"zoo-{runtime}") / "build"
+        build.mkdir()
+        logical_id = f"Zoo{runtime.capitalize()}Layer"
+        template = re.sub(r"\bModelLayer\b", logical_id, (built / "template.yaml").read_text())
+        (build / "template.yaml").write_text(template)
+        shutil.copytree(built / "PredictFunction", build / "PredictFunction", symlinks=True)
+        shutil.copytree(layer.path / "python", build / logical_id / "python", symlinks=True)
+        builds[runtime] = build / logical_id
+    return builds
+
+
+def invoke(build: Path, image: str, event: Path) -> dict[str, Any]:
+    result = run_sam(
+        "local", "invoke", "PredictFunction", "-t", str(build / "template.yaml"), "-e", str(event),
+        "--invoke-image", image, "--skip-pull-image", timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines, f"no answer from sam local invoke:\n{result.stderr[-3000:]}"
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("name", [case.name for case in CASES])
+def test_zoo_model_answers_in_the_lambda_image(
+    name: str, zoo: dict[str, ZooModel], zoo_layers: dict[str, Path], lambda_image: str, tmp_path: Path
+) -> None:
+    """The model in its runtime's layer, a REST API batch event of its held-out rows, one `sam local invoke`."""
+    model = zoo[name]
+    manifest = read_manifest(model.bundle)
+    layer = zoo_layers[manifest.runtime]
+    copy_bundle(manifest, model.bundle, layer / "model")
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({**load_event("rest-predict-batch"), "body": json.dumps({"instances": model.held_out.tolist()})})
+    )
+    response = invoke(layer.parent, lambda_image, event)
+    assert response["statusCode"] == 200, response["body"]
+    answer = json.loads(response["body"])
+    assert answer["model_version"] == manifest.version, "the container served another bundle than this model's"
+    assert response["headers"]["x-model-version"] == manifest.version
+    assert_answers_match(model, answer, model.held_out)
