@@ -32,7 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,13 +238,21 @@ def main(argv: list[str] | None = None) -> int:
         "--runtime-prefix", default="/var/task", help="path shown in tracebacks (/opt/python for layers)"
     )
     args = parser.parse_args(argv)
+    return exit_status(
+        "lambda_build",
+        lambda: build(args.requirements, args.target, prefix=args.runtime_prefix, pruning=args.prune, copy=args.copy),
+    )
+
+
+def exit_status(tool: str, action: Callable[[], object]) -> int:
+    """Run a build step for a command line: 0, or 2 with the reason on stderr (no traceback)."""
     try:
-        build(args.requirements, args.target, prefix=args.runtime_prefix, pruning=args.prune, copy=args.copy)
+        action()
     except BuildError as exc:
-        print(f"lambda_build: error: {exc}", file=sys.stderr)
+        print(f"{tool}: error: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:
-        print(f"lambda_build: error: {' '.join(exc.cmd[:4])}... exited with {exc.returncode}", file=sys.stderr)
+        print(f"{tool}: error: {' '.join(exc.cmd[:4])}... exited with {exc.returncode}", file=sys.stderr)
         return 2
     return 0
 

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from predictor.manifest import MANIFEST_FILE, BundleError, Manifest, Runtime, check_versions, verified_artifact
-from tools.lambda_build import BuildError, build, canonical, installed, read_pins
+from tools.lambda_build import BuildError, build, canonical, exit_status, installed, read_pins
 from tools.lambda_platform import UNZIPPED_LIMIT, unzipped_size
 
 LAYER_DIR = Path(__file__).resolve().parents[1] / "layers" / "model"
@@ -217,18 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes_cmd = commands.add_parser("sizes", help="unzipped sizes of a sam build and the room left for a model")
     sizes_cmd.add_argument("build_dir", type=Path, help="sam build's folder (.aws-sam/build)")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "build":
-            build_layer(args.bundle, args.out)
-        else:
-            print(sizes(args.build_dir).report())
-    except BuildError as exc:
-        print(f"model_layer: error: {exc}", file=sys.stderr)
-        return 2
-    except subprocess.CalledProcessError as exc:
-        print(f"model_layer: error: {' '.join(exc.cmd[:4])}... exited with {exc.returncode}", file=sys.stderr)
-        return 2
-    return 0
+    if args.command == "build":
+        return exit_status("model_layer", lambda: build_layer(args.bundle, args.out))
+    return exit_status("model_layer", lambda: print(sizes(args.build_dir).report()))
 
 
 if __name__ == "__main__":
