@@ -415,6 +415,7 @@ class Run:
     inproc: dict[str, Any]
     container: dict[str, Any]
     runtimes: list[bench_runtimes.Result]
+    load: tuple[float, float]  # the 1-minute load average when the run started and when it ended
 
     def checks(self) -> list[tuple[str, str, bool]]:
         return targets(self.http, self.inproc, self.container)
@@ -456,7 +457,8 @@ def report(run: Run, duration: float, images: list[str]) -> str:
         f"Measured by `make bench` on {machine()}, {time.strftime('%Y-%m-%d')}; written by it (the runtime "
         "comparison alone: `make bench-runtimes`, which prints it). Same model "
         f"({estimator}, its scikit-learn bundle), same request bodies, same load generator (wrk, {duration:.0f} s "
-        "per case after a 1 s warm-up). The servers share the machine's cores with wrk.",
+        f"per case after a 1 s warm-up). The servers share the machine's cores with wrk. Load average (1 min): "
+        f"{run.load[0]:.2f} at the start, {run.load[1]:.2f} at the end.",
         "",
         "## HTTP on loopback",
         "",
@@ -493,6 +495,7 @@ def report(run: Run, duration: float, images: list[str]) -> str:
 
 
 def measure(args: argparse.Namespace) -> Run:
+    load = os.getloadavg()[0]
     docker = docker_available()
     print("runtimes (ONNX Runtime vs scikit-learn):", flush=True)
     runtimes = bench_runtimes.run(args.work_dir / "runtimes", args.runtime_runs, args.runtime_n, docker)
@@ -503,7 +506,7 @@ def measure(args: argparse.Namespace) -> Run:
     inproc = in_process(args.n, bundle)
     print("container:", flush=True)
     container = container_figures(args.duration, args.work_dir / "sam-build")
-    return Run(bundle, http, inproc, container, runtimes)
+    return Run(bundle, http, inproc, container, runtimes, (load, os.getloadavg()[0]))
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -291,7 +292,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=1000, help="warm handler calls per case")
     parser.add_argument("--work-dir", type=Path, default=WORK, help="emptied, then filled with bundles and builds")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     results = run(args.work_dir.resolve(), args.runs, args.n, docker_available())
+    print(f"load average (1 min): {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     (args.work_dir / "results.json").write_text(json.dumps(as_json(results), indent=1) + "\n")
     print("\n" + "\n".join(summary(results)))
     return 0
