@@ -341,6 +341,8 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard) -> R
     parts = [(np.asarray(reference.rows, dtype=np.float64), "the reference rows")]
     if card.eval_rows is not None:
         parts.append(card.eval_rows)
+    elif card.runtime == "auto" and (unproven := convert_onnx.needs_eval_data(estimator)) is not None:
+        return fall_back(estimator, unproven)
     try:
         converted = convert_onnx.convert(
             estimator, len(fields["feature_names"]), fields["task"], fields["has_probabilities"],
@@ -351,9 +353,7 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard) -> R
             raise PackagingError(
                 f"RUNTIME=onnx: {describe(estimator)} cannot be served by ONNX Runtime: {exc}"
             ) from None
-        reason = f"auto: ONNX not used ({exc})"
-        print(f"package_model: {describe(estimator)} is served by scikit-learn: {reason}", file=sys.stderr)
-        return sklearn_runtime(estimator, reason)
+        return fall_back(estimator, str(exc))
     tolerance = reference.model_copy(update={"rtol": converted.rtol, "atol": converted.atol})
     update = {
         "runtime": "onnx",
@@ -368,6 +368,12 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard) -> R
         path.write_bytes(converted.graph)
 
     return RuntimeChoice(update, write, gate_summary(converted.info))
+
+
+def fall_back(estimator: Any, why: str) -> RuntimeChoice:
+    reason = f"auto: ONNX not used ({why})"
+    print(f"package_model: {describe(estimator)} is served by scikit-learn: {reason}", file=sys.stderr)
+    return sklearn_runtime(estimator, reason)
 
 
 def sklearn_runtime(estimator: Any, reason: str) -> RuntimeChoice:

@@ -14,7 +14,7 @@ import sklearn.base
 from fastapi.testclient import TestClient
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_diabetes, load_iris
-from sklearn.ensemble import RandomForestRegressor
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -241,3 +241,19 @@ def test_estimator_saved_by_another_sklearn_is_refused(
 def test_missing_estimator_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--estimator", str(tmp_path / "none.joblib"), "--out", str(tmp_path / "m")) == 2
     assert "estimator file not found" in capsys.readouterr().err
+
+
+def test_hist_gradient_boosting_without_eval_data_is_served_by_scikit_learn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Drawn rows cannot prove a HistGradientBoosting graph (float64 thresholds, float32 graph): auto wants
+    real rows; RUNTIME=onnx is the user's explicit choice and still runs the gate."""
+    x, y = load_diabetes(return_X_y=True)
+    est = dump(HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(x, y), tmp_path / "hgb.joblib")
+    assert run("--estimator", est, "--out", str(tmp_path / "auto")) == 0
+    manifest = json.loads((tmp_path / "auto" / "manifest.json").read_text())
+    assert manifest["runtime"] == "sklearn"
+    assert "only real rows can prove they agree; give EVAL_CSV=" in manifest["runtime_choice"]
+    assert "is served by scikit-learn: auto: ONNX not used (HistGradientBoostingRegressor" in capsys.readouterr().err
+    assert run("--estimator", est, "--runtime", "onnx", "--out", str(tmp_path / "onnx")) == 0
+    assert json.loads((tmp_path / "onnx" / "manifest.json").read_text())["runtime"] == "onnx"
