@@ -47,7 +47,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from tools import bench_runtimes
-from tools.bench_cold_start import docker_available
+from tools.bench_cold_start import Deployment, docker_available
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -278,7 +278,7 @@ def container_figures(duration: float, build: Path) -> dict[str, Any]:
         return {"skipped": "no Docker engine answers `docker info`"}
     if not (build / "template.yaml").is_file():
         return {"skipped": f"no sam build in {build} (make bench builds it)"}
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"runtime": Deployment.from_build(build).runtime()}
     command = [PY, "-m", "tools.bench_cold_start", "--runs", "3", "--build-dir", str(build)]
     cold = subprocess.run(command, capture_output=True, text=True)
     if cold.returncode == 0:
@@ -354,7 +354,8 @@ def targets(
     ]  # fmt: skip
     ratio = container.get("cold_start_ratio")
     if ratio is not None:
-        rows_.append(("cold start in the container vs bare import + load", f"{ratio:.2f}× (≤ 1.25)", ratio <= 1.25))
+        label = f"cold start in the container vs bare import + load ({container.get('runtime')} runtime)"
+        rows_.append((label, f"{ratio:.2f}× (≤ 1.25)", ratio <= 1.25))
     return rows_
 
 
@@ -455,8 +456,8 @@ def report(run: Run, duration: float, images: list[str]) -> str:
         "# Benchmarks",
         "",
         f"Measured by `make bench` on {machine()}, {time.strftime('%Y-%m-%d')}; written by it (the runtime "
-        "comparison alone: `make bench-runtimes`, which prints it). Same model "
-        f"({estimator}, its scikit-learn bundle), same request bodies, same load generator (wrk, {duration:.0f} s "
+        "comparison alone: `make bench-runtimes`, which prints it). HTTP and in-process: the same model for all "
+        f"({estimator}, its scikit-learn bundle, which the seed's services load), same request bodies, same load generator (wrk, {duration:.0f} s "
         f"per case after a 1 s warm-up). The servers share the machine's cores with wrk. Load average (1 min): "
         f"{run.load[0]:.2f} at the start, {run.load[1]:.2f} at the end.",
         "",
@@ -482,6 +483,10 @@ def report(run: Run, duration: float, images: list[str]) -> str:
         "",
         *runtime_section(run.runtimes),
         "## Containers",
+        "",
+        "`make bench`'s own `sam build` of the project's bundle (layers/model/model as `make model` left it: "
+        f"{run.container.get('runtime', 'none')} runtime): the cold start against the bare import of that runtime "
+        "+ the model's load (tools/bench_cold_start.py, median of 3), and `sam local start-api`.",
         "",
         "```",
         *run.container.get("cold_start", [run.container.get("skipped", "")]),
