@@ -431,7 +431,7 @@ def runtime_section(results: list[bench_runtimes.Result]) -> list[str]:
         "and the layer's own recipes (tools/bench_runtimes.py). Cold start: `docker run` of the python3.13 Lambda "
         "image with the function and the layer mounted → the first response to `events/rest-predict-single.json` "
         "(the four bundles in turn in each round). Warm: the production handler with an API Gateway event, in "
-        "process on the host's Python, p50. Sizes unzipped, MB = 10⁶ bytes; room left under Lambda's "
+        "process on the host's Python, the median of the rounds' p50s. Sizes unzipped, MB = 10⁶ bytes; room left under Lambda's "
         "262,144,000 bytes for the function and its layers. An ONNX cell's ratio is over the scikit-learn figure "
         "of the same model in this run.",
         "",
@@ -518,8 +518,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per HTTP case (wrk -d)")
     parser.add_argument("--n", type=int, default=3000, help="in-process repetitions")
-    parser.add_argument("--runtime-runs", type=int, default=5, help="cold starts per bundle, runtime comparison")
-    parser.add_argument("--runtime-n", type=int, default=1000, help="warm handler calls, runtime comparison")
+    parser.add_argument("--runtime-runs", type=int, default=5, help="runtime comparison: rounds (cold and warm)")
+    parser.add_argument("--runtime-n", type=int, default=400, help="runtime comparison: warm calls per round")
     parser.add_argument("--work-dir", type=Path, default=WORK, help="bundles and builds (sam-build/: make bench's)")
     parser.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """ONNX Runtime vs scikit-learn (issue 11): two models, each packaged in both runtimes, measured in one run.
 
-    .venv/bin/python -m tools.bench_runtimes [--runs 5] [--n 1000]   # or: make bench-runtimes (make bench too)
+    .venv/bin/python -m tools.bench_runtimes [--runs 5] [--n 400]   # or: make bench-runtimes (make bench too)
 
 The models: the default one (``package-model``'s diabetes RidgeCV pipeline: ONNX in float64) and a
 ``RandomForestRegressor(n_estimators=100, random_state=0)`` fitted on the whole diabetes data (ONNX in
@@ -15,7 +15,8 @@ float32). Each is packaged with ``--runtime onnx`` and ``--runtime sklearn`` int
    one untimed start per bundle first (page cache), then ``--runs`` rounds with the four bundles in turn;
    the medians;
 3. warm: tools/bench_handler.py in a fresh process per bundle: the production handler with an API Gateway
-   event, in process on the host's Python; p50 of ``--n`` calls, 1 row and 100 rows;
+   event, in process on the host's Python; p50 of ``--n`` calls, 1 row and 100 rows; ``--runs`` rounds with the
+   four bundles in turn (a burst of other work on the machine then hits one round, not one bundle); the median;
 4. sizes, unzipped: the function, the layer's runtime (python/) and model (model/), their total against
    Lambda's 262,144,000 bytes and the room left (tools/model_layer.py).
 Then each ONNX figure over the scikit-learn one of the same model and run, and the issue's targets: PASS/MISS.
@@ -52,14 +53,19 @@ FIGURES = ("cold", "init", "warm1", "warm100", "layer")  # what ratio() divides
 
 @dataclass(frozen=True)
 class Result:
-    """One bundle's figures: warm p50 (µs by rows), sizes, cold starts (each run; none without Docker)."""
+    """One bundle's figures: sizes; warm p50s (µs by rows) and cold starts, each round (cold: none without Docker)."""
 
     model: str
     runtime: str
     sizes: Sizes
-    warm_p50_us: dict[int, float]
+    warm_runs: list[dict[int, float]]
     cold_s: list[float] = field(default_factory=list)  # `docker run` to the first response
     init_ms: list[float] = field(default_factory=list)  # of which the function's init in the container
+
+    @property
+    def warm_p50_us(self) -> dict[int, float]:
+        """The median of the rounds' p50s, by rows."""
+        return {rows: statistics.median(run[rows] for run in self.warm_runs) for rows in self.warm_runs[0]}
 
     @property
     def cold_median(self) -> float | None:
@@ -253,6 +259,19 @@ def warm(bundle: Path, n: int) -> dict[int, float]:
     return {rows: float(cases[str(rows)]["handler"]["p50_us"]) for rows in ROWS}
 
 
+def warm_rounds(
+    deployments: dict[tuple[str, str], Deployment], runs: int, n: int
+) -> dict[tuple[str, str], list[dict[int, float]]]:
+    """Warm handler p50s (µs by rows): ``runs`` rounds, the bundles in turn, a fresh process each time."""
+    out: dict[tuple[str, str], list[dict[int, float]]] = {key: [] for key in deployments}
+    for i in range(runs):
+        for key, deployment in deployments.items():
+            out[key].append(warm(deployment.model, n))
+        figures = ", ".join(f"{'/'.join(k)} {v[-1][1]:.0f}/{v[-1][100]:.0f}" for k, v in out.items())
+        print(f"  warm round {i + 1} (µs, 1/100 rows): {figures}", flush=True)
+    return out
+
+
 def sizes(deployment: Deployment) -> Sizes:
     """Unzipped: the function, the layer's python/ and model/ (the layer folder holds both)."""
     return model_layer.measure(deployment.function, deployment.python.parent)
@@ -266,13 +285,11 @@ def run(work: Path, runs: int, n: int, docker: bool) -> list[Result]:
     print("runtimes: packaging and building the four bundles", flush=True)
     deployments = build(work, package(work))
     colds = cold_starts(deployments, runs) if docker else {}
+    warms = warm_rounds(deployments, runs, n)
     results = []
     for (model, runtime), deployment in deployments.items():
-        figures = warm(deployment.model, n)
-        print(f"  warm {model}/{runtime}: " + ", ".join(f"{rows} row(s) {us:.0f} µs" for rows, us in figures.items()),
-              flush=True)  # fmt: skip
         cold = colds.get((model, runtime), [])
-        results.append(Result(model, runtime, sizes(deployment), figures, [c.seconds for c in cold],
+        results.append(Result(model, runtime, sizes(deployment), warms[model, runtime], [c.seconds for c in cold],
                               [c.init_ms for c in cold]))  # fmt: skip
     return results
 
@@ -288,8 +305,8 @@ def as_json(results: list[Result]) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5, help="timed cold starts per bundle")
-    parser.add_argument("--n", type=int, default=1000, help="warm handler calls per case")
+    parser.add_argument("--runs", type=int, default=5, help="rounds: timed cold starts and warm runs per bundle")
+    parser.add_argument("--n", type=int, default=400, help="warm handler calls per case and round")
     parser.add_argument("--work-dir", type=Path, default=WORK, help="emptied, then filled with bundles and builds")
     args = parser.parse_args()
     load = os.getloadavg()[0]

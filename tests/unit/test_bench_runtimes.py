@@ -13,7 +13,12 @@ MB = 1_000_000
 
 def result(model: str, runtime: str, cold: list[float], warm1: float, layer: int = 90 * MB) -> Result:
     sizes = Sizes(runtime=runtime, function=20 * MB, layer_runtime=layer, model=2 * MB)
-    return Result(model, runtime, sizes, {1: warm1, 100: warm1 * 2}, cold, [c * 500 for c in cold])
+    warm = [
+        {1: warm1, 100: warm1 * 2},
+        {1: warm1 * 3, 100: warm1 * 6},
+        {1: warm1 / 2, 100: warm1},
+    ]  # medians: warm1, warm1 * 2
+    return Result(model, runtime, sizes, warm, cold, [c * 500 for c in cold])
 
 
 def four(default_onnx_cold: list[float], forest_onnx_warm1: float = 10.0, onnx_layer: int = 90 * MB) -> list[Result]:
