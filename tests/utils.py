@@ -36,6 +36,11 @@ def assert_predictions_close(served: Any, expected: Any, bundle_dir: Path | None
     assert deviation is None, f"predictions differ beyond the tolerance: {deviation}"
 
 
+def manifest_of(bundle_dir: Path) -> dict[str, Any]:
+    """The bundle's manifest.json as a plain dict."""
+    return json.loads((bundle_dir / "manifest.json").read_text())  # type: ignore[no-any-return]
+
+
 def tolerance_of(bundle_dir: Path) -> tuple[float, float]:
     """The bundle's reference tolerance (rtol, atol), as the function applies it at cold start."""
     reference = json.loads((bundle_dir / "manifest.json").read_text())["reference"]

@@ -26,6 +26,7 @@ from tests.utils import (
     assert_labels_equal,
     assert_predictions_close,
     http_event,
+    manifest_of,
     rest_event,
     triton_features,
 )
@@ -54,12 +55,12 @@ def error_of(response: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def name(default_bundle: Path) -> str:
-    return json.loads((default_bundle / "manifest.json").read_text())["name"]  # type: ignore[no-any-return]
+    return manifest_of(default_bundle)["name"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
 def iris_name(iris_bundle: Path) -> str:
-    return json.loads((iris_bundle / "manifest.json").read_text())["name"]  # type: ignore[no-any-return]
+    return manifest_of(iris_bundle)["name"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("datatype", ["FP64", "FP32"])

@@ -12,7 +12,7 @@ import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
 from tests.conftest import IRIS_NAMES, Handler
-from tests.utils import assert_labels_equal, assert_predictions_close, http_event, rest_event
+from tests.utils import assert_labels_equal, assert_predictions_close, http_event, manifest_of, rest_event
 
 ROWS = load_diabetes().data[:5]
 NAMES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
@@ -27,7 +27,7 @@ def call(handler: Handler, method: str, path: str, body: Any = None, api: str = 
 
 @pytest.fixture(scope="module")
 def name(default_bundle: Path) -> str:
-    return json.loads((default_bundle / "manifest.json").read_text())["name"]  # type: ignore[no-any-return]
+    return manifest_of(default_bundle)["name"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("api", ["rest", "http"])
@@ -55,7 +55,7 @@ def test_classifier_answers_label_and_probabilities_per_row(
     iris_handler: Handler, iris_bundle: Path, iris_estimator: Path
 ) -> None:
     model = joblib.load(iris_estimator)
-    name = json.loads((iris_bundle / "manifest.json").read_text())["name"]
+    name = manifest_of(iris_bundle)["name"]
     status, rows = call(iris_handler, "POST", f"/v1/models/{name}/versions/2.0.0:predict", {"instances": IRIS.tolist()})
     assert status == 200
     assert_labels_equal([row["label"] for row in rows["predictions"]], model.predict(IRIS))

@@ -5,7 +5,6 @@ with the estimator's own predict/predict_proba, within the bundle's tolerance (a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,10 @@ from sklearn.datasets import load_diabetes, load_iris
 from tritonclient.utils import InferenceServerException
 
 from tests.integration.conftest import BUNDLE, serve
-from tests.utils import as_sent, assert_labels_equal, assert_predictions_close, triton_features
+from tests.utils import as_sent, assert_labels_equal, assert_predictions_close, manifest_of, triton_features
 
 ROWS = load_diabetes().data[10:40]
 IRIS = load_iris().data[::5]
-
-
-def manifest_of(bundle: Path) -> dict[str, Any]:
-    return json.loads((bundle / "manifest.json").read_text())  # type: ignore[no-any-return]
 
 
 def refused(call: Any) -> tuple[str, str]:

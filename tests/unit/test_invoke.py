@@ -11,11 +11,8 @@ import pytest
 
 from tests.conftest import IRIS_NAMES, Handler, event_names, load_event
 from tests.functional.test_events import EXPECTED
+from tests.utils import manifest_of
 from tools import invoke, make_events
-
-
-def manifest_of(bundle: Path) -> dict[str, Any]:
-    return json.loads((bundle / "manifest.json").read_text())  # type: ignore[no-any-return]
 
 
 def body(event: dict[str, Any]) -> Any:
