@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import onnxruntime
 from sklearn.tree import BaseDecisionTree
 
 from predictor.manifest import BundleError, OnnxModel, Parity
@@ -204,10 +203,6 @@ def convert(estimator: Any, n_features: int, task: str, has_probabilities: bool,
         except ConversionFailed as exc:
             reasons.append(f"{dtype}: {exc}")
     raise ConversionFailed("; ".join(reasons))
-
-
-def onnxruntime_version() -> str:
-    return str(onnxruntime.__version__)
 
 
 def first_line(exc: Exception) -> str:

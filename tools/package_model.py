@@ -40,6 +40,7 @@ from predictor.bundle import ModelBundle
 from predictor.manifest import ARTIFACTS, MANIFEST_FILE, MANIFEST_FORMAT, BundleError, Manifest, OnnxModel, sha256_of
 from predictor.outputs import to_jsonable
 from predictor.reference import Reference
+from predictor.runtime_onnx import VERSIONS as ONNX_VERSIONS
 from predictor.runtime_sklearn import VERSIONS as SKLEARN_VERSIONS
 from predictor.runtime_sklearn import make_single_process
 from tools import convert_onnx
@@ -358,7 +359,7 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard) -> R
     update = {
         "runtime": "onnx",
         "artifact": ONNX_ARTIFACT,
-        "onnxruntime_version": convert_onnx.onnxruntime_version(),
+        "onnxruntime_version": ONNX_VERSIONS["onnxruntime_version"],  # the version the function checks
         "onnx": converted.info,
         "runtime_choice": f"{card.runtime}: ONNX Runtime passed the parity gate ({converted.info.input_dtype})",
         "reference": tolerance,
