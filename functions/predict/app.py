@@ -4,7 +4,8 @@ The model bundle is loaded once per execution environment, here at import (cold 
 fails verification is not served: every call answers 503 with the reason, and /health says it too.
 An event Mangum cannot translate (not API Gateway v1/v2 or ALB, missing or mistyped fields, a body
 that is not the base64 it claims to be) gets a 400 with a JSON detail instead of an invocation error;
-so do CloudFront (Lambda@Edge) and VPC Lattice events, refused by name (predictor/events.py).
+so do CloudFront (Lambda@Edge) and VPC Lattice events, refused by name (predictor/events.py). Mangum
+failing on an event it could read is this function's fault: a 500, logged and counted in ServerErrors.
 Powertools adds the Lambda context (request id, cold start) to the JSON logs and flushes the
 invocation's metrics as EMF; Mangum turns the API Gateway/ALB event into an ASGI request for ``app``.
 """
@@ -16,7 +17,7 @@ from mangum import Mangum
 
 from predictor.api import create_app
 from predictor.bundle import load_or_error
-from predictor.events import check_event, malformed_event
+from predictor.events import check_event, internal_error, malformed_event
 from predictor.observability import logger, metrics
 from predictor.settings import Settings
 
@@ -34,7 +35,12 @@ logger.append_keys(model_version=model_version)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         check_event(event)
-        return asgi(event, context)
-    except Exception as exc:  # noqa: BLE001 - Mangum answers app errors itself: this is the event's shape
+        asgi.infer(event, context).scope  # noqa: B018 - Mangum reads the event as it will below
+    except Exception as exc:  # noqa: BLE001 - a failure here is the event's shape: the client's 400
         app.state.telemetry.response(400)
         return malformed_event(event, exc, model_version)
+    try:
+        return asgi(event, context)  # the app's own errors are its answers (500s included)
+    except Exception:  # noqa: BLE001 - Mangum failed on an event it read: ours, a 500 the alarm counts
+        app.state.telemetry.response(500)
+        return internal_error(event, model_version)

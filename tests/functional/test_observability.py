@@ -90,3 +90,19 @@ def test_no_metrics_endpoint_on_lambda(default_bundle: Path) -> None:
         assert client.get("/metrics").status_code == 404
     finally:
         metrics.clear_metrics()  # buffered for a flush that only the Lambda handler does
+
+
+def test_an_internal_error_in_the_handler_is_logged_and_counted_as_a_server_error(
+    handler: Handler, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], log_lines: io.StringIO
+) -> None:
+    def no_event_loop() -> None:
+        raise RuntimeError("There is no current event loop")
+
+    monkeypatch.setattr("mangum.protocols.http.asyncio.get_event_loop", no_event_loop)
+    capsys.readouterr()
+    assert handler(load_event("rest-predict-single"))["statusCode"] == 500
+    (blob,) = emf_blobs(capsys.readouterr().out)
+    assert blob["ServerErrors"] == [1.0]  # what ServerErrorsAlarm watches
+    line = json.loads(log_lines.getvalue().splitlines()[-1])
+    assert line["level"] == "ERROR"
+    assert "There is no current event loop" in line["exception"]
