@@ -17,8 +17,10 @@ is not the one its manifest vouches for, or whose library versions are not the r
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import shutil
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +64,22 @@ def layer_runtime(runtime: Runtime) -> LayerRuntime:
 def requirements_name(runtime: Runtime) -> str:
     """The pins file as a person finds it: layers/model/requirements*.txt."""
     return layer_runtime(runtime).requirements.relative_to(LAYER_DIR.parents[1]).as_posix()
+
+
+def unshipped(modules: Iterable[str], runtime: Runtime) -> list[str]:
+    """The modules (of those a bundle imports as it loads) that the runtime's layer does not ship: neither
+    the standard library nor a package installed from the layer's pins. Judged by the top-level package
+    and the distribution that installed it in this interpreter (the dev venv holds the same pins)."""
+    pinned = set(read_pins(layer_runtime(runtime).requirements))
+    installed_by = importlib.metadata.packages_distributions()
+    missing = []
+    for module in sorted(modules):
+        top = module.partition(".")[0]
+        if top in sys.stdlib_module_names:
+            continue
+        if not {canonical(dist) for dist in installed_by.get(top, [])} & pinned:
+            missing.append(module)
+    return missing
 
 
 def check_bundle(bundle: Path) -> Manifest:

@@ -45,6 +45,8 @@ from predictor.runtime_sklearn import VERSIONS as SKLEARN_VERSIONS
 from predictor.runtime_sklearn import make_single_process
 from tools import convert_onnx
 from tools.convert_onnx import Tolerance
+from tools.model_layer import requirements_name, unshipped
+from tools.pickle_imports import modules_referenced
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "layers" / "model" / "model"
 ARTIFACT = ARTIFACTS["sklearn"]
@@ -378,10 +380,27 @@ def fall_back(estimator: Any, why: str) -> RuntimeChoice:
 
 
 def sklearn_runtime(estimator: Any, reason: str) -> RuntimeChoice:
+    check_layer_ships_its_code(estimator)
+
     def write(path: Path) -> None:
         joblib.dump(estimator, path)
 
     return RuntimeChoice({"runtime_choice": reason}, write, "runtime sklearn")
+
+
+def check_layer_ships_its_code(estimator: Any) -> None:
+    """A pickle imports every class and function it names as the function loads it. Code importable here
+    (the user's own module) but not in the layer would pass every check below and fail at cold start."""
+    referenced = modules_referenced(estimator)
+    missing = unshipped(referenced, "sklearn")
+    if missing:
+        names = ", ".join(f"{module}.{name}" for module in missing for name in sorted(referenced[module]))
+        raise PackagingError(
+            f"{describe(estimator)} refers to {names}, which the model layer does not ship: the function "
+            f"would fail to load it. The layer installs only {requirements_name('sklearn')}. Build the model "
+            "from scikit-learn's and numpy's own classes and functions (FunctionTransformer(numpy.log1p), "
+            "ColumnTransformer, ...), or pin the package that provides the module in that file"
+        )
 
 
 def gate_summary(info: OnnxModel) -> str:

@@ -17,7 +17,7 @@ from sklearn.datasets import load_diabetes, load_iris
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from tests.utils import assert_predictions_close, make_app
 from tools import package_model
@@ -188,6 +188,42 @@ def test_pickle_of_a_class_from_a_module_that_is_not_here(
         else:
             assert "needs module sklearn.ensemble.forest, which this sklearn does not have" in err
             assert "saved with another version" in err
+
+
+class LogScaler(sklearn.base.TransformerMixin, sklearn.base.BaseEstimator):
+    """A user's own transformer, from their own module: importable where they package, not in the layer."""
+
+    def fit(self, x: np.ndarray, y: object = None) -> LogScaler:
+        self.n_features_in_ = x.shape[1]
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return np.log1p(np.abs(x))
+
+
+@pytest.mark.parametrize("runtime", ["auto", "sklearn"])
+def test_a_model_using_code_the_layer_does_not_ship_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, runtime: str
+) -> None:
+    module = type(sys)("my_features")
+    monkeypatch.setitem(sys.modules, "my_features", module)
+    monkeypatch.setattr(LogScaler, "__module__", "my_features")
+    module.LogScaler = LogScaler  # type: ignore[attr-defined]
+    x, y = load_diabetes(return_X_y=True)
+    est = dump(make_pipeline(LogScaler(), LinearRegression()).fit(x, y), tmp_path / "mine.joblib")
+    assert run("--estimator", est, "--out", str(tmp_path / "m"), "--runtime", runtime) == 2
+    err = capsys.readouterr().err
+    assert "refers to my_features.LogScaler, which the model layer does not ship" in err
+    assert "the function would fail to load it. The layer installs only layers/model/requirements.txt" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_numpy_and_standard_library_functions_in_a_model_are_shipped(tmp_path: Path) -> None:
+    x, y = load_diabetes(return_X_y=True)
+    model = make_pipeline(FunctionTransformer(np.log1p, validate=True), LinearRegression()).fit(np.abs(x), y)
+    est = dump(model, tmp_path / "mine.joblib")
+    assert run("--estimator", est, "--out", str(tmp_path / "m"), "--runtime", "sklearn") == 0
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["runtime"] == "sklearn"
 
 
 @pytest.mark.parametrize(
