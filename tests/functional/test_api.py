@@ -17,7 +17,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
 from tests.conftest import import_app, package, production_handler
-from tests.utils import FakeLambdaContext, assert_offline_docs, assert_predictions_close, make_app
+from tests.utils import FakeLambdaContext, assert_offline_docs, assert_predictions_close, make_app, rewrite_manifest
 
 ROW = [float(v) for v in load_diabetes().data[0]]
 
@@ -232,9 +232,39 @@ def test_a_request_the_timeout_would_cut_off_is_refused(app_module: ModuleType) 
     assert production_handler(app_module)(event)["statusCode"] == 200
 
 
-def test_swagger_examples_show_numbers_not_strings(client: TestClient) -> None:
-    schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    (single,) = schemas["SinglePrediction"]["properties"]["prediction"]["examples"]
-    (batch,) = schemas["BatchPrediction"]["properties"]["predictions"]["examples"]
-    assert isinstance(single, float)  # what "Try it out" shows for a regression model, not "string"
-    assert all(isinstance(value, float) for value in batch)
+def examples_of(body_or_response: dict[str, Any]) -> dict[str, Any]:
+    return {name: e["value"] for name, e in body_or_response["content"]["application/json"]["examples"].items()}
+
+
+@pytest.mark.parametrize("bundle", ["default_bundle", "iris_bundle"])
+def test_swagger_examples_are_the_served_models_and_answer_as_documented(
+    request: pytest.FixtureRequest, bundle: str
+) -> None:
+    bundle_dir: Path = request.getfixturevalue(bundle)
+    client = TestClient(make_app(bundle_dir))
+    predict = client.get("/openapi.json").json()["paths"]["/predict"]["post"]
+    bodies = examples_of(predict["requestBody"])
+    documented = examples_of(predict["responses"]["200"])
+    assert set(bodies) == {"one_row", "by_name", "batch"}
+    assert set(documented) == {"one_row", "batch"}
+    answers = {name: client.post("/predict", json=body) for name, body in bodies.items()}
+    assert all(answer.status_code == 200 for answer in answers.values()), {n: a.text for n, a in answers.items()}
+    assert answers["by_name"].json() == answers["one_row"].json()
+    for name, expected in documented.items():  # what "Try it out" answers is what the page documents
+        served = answers[name].json()
+        assert served.keys() == expected.keys()
+        assert (served["model_version"], served.get("classes")) == (expected["model_version"], expected.get("classes"))
+        key = "prediction" if name == "one_row" else "predictions"
+        if "classes" in expected:
+            assert served[key] == expected[key]
+            assert_predictions_close(served["probabilities"], expected["probabilities"], bundle_dir)
+        else:
+            assert_predictions_close(served[key], expected[key], bundle_dir)
+
+
+def test_a_refused_bundle_documents_no_examples(default_bundle: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "model"
+    shutil.copytree(default_bundle, broken)
+    rewrite_manifest(broken, lambda m: m.update(sha256="0" * 64))
+    predict = TestClient(make_app(broken)).get("/openapi.json").json()["paths"]["/predict"]["post"]
+    assert "examples" not in predict["requestBody"]["content"]["application/json"]

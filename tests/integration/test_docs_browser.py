@@ -1,6 +1,7 @@
 """/docs in a real browser, with no outside network: headless Chromium (Debian's `chromium` and
 `chromium-driver`, put there by tools/browser) opens Swagger UI through `sam local start-api`, sees the
-operations, runs POST /predict with "Try it out" / "Execute", and reads the answer off the page.
+operations, runs POST /predict with "Try it out" / "Execute" on the body the page offers (the served
+model's own example), and reads the answer off the page.
 
 Chromium resolves no host but 127.0.0.1 (``--host-resolver-rules``), and every request the page made is
 checked to have gone to the function. The screenshot is kept under the test's tmp dir and copied to
@@ -10,6 +11,7 @@ checked to have gone to the function. The screenshot is kept under the test's tm
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +21,12 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import ROOT, load_event
+from tests.conftest import ROOT
 from tests.integration.conftest import BUNDLE, unavailable
+from tests.utils import assert_predictions_close, manifest_of
 
 pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
 
@@ -80,15 +81,15 @@ def outside_requests(chrome: webdriver.Chrome, base: str) -> list[str]:
     return [u for u in requested_urls(chrome) if u.startswith(network) and not u.startswith(base + "/")]
 
 
-def replace_text(area: WebElement, text: str) -> None:
-    area.send_keys(Keys.CONTROL, "a")
-    area.send_keys(Keys.DELETE)
-    area.send_keys(text)
+def number_after(key: str, text: str) -> float:
+    found = re.search(rf'"{key}":\s*(-?[0-9][0-9.e+-]*)', text)
+    assert found, f"no {key} in {text}"
+    return float(found[1])
 
 
 def test_swagger_ui_renders_and_runs_predict_offline(start_api: str, browser: webdriver.Chrome, tmp_path: Path) -> None:
-    version = json.loads((BUNDLE / "manifest.json").read_text())["version"]
-    row = json.loads(load_event("rest-predict-single")["body"])["features"]
+    manifest = manifest_of(BUNDLE)
+    version, reference = manifest["version"], manifest["reference"]
     wait = WebDriverWait(browser, 60)
     browser.get(f"{start_api}/docs")
 
@@ -98,7 +99,7 @@ def test_swagger_ui_renders_and_runs_predict_offline(start_api: str, browser: we
     predict.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
     wait.until(lambda _: predict.find_element(By.CSS_SELECTOR, "button.try-out__btn")).click()
     body = wait.until(lambda _: predict.find_element(By.CSS_SELECTOR, "textarea.body-param__text"))
-    replace_text(body, json.dumps({"features": row}))
+    assert json.loads(body.get_attribute("value") or "") == {"features": reference["rows"][0]}  # the model's own
     predict.find_element(By.CSS_SELECTOR, "button.execute").click()
 
     status = wait.until(
@@ -114,13 +115,14 @@ def test_swagger_ui_renders_and_runs_predict_offline(start_api: str, browser: we
 
     assert status.text.strip() == "200", answer.text
     text = answer.text
-    assert '"prediction":' in text.replace(" ", "")
+    assert_predictions_close([number_after("prediction", text)], reference["predictions"][:1], BUNDLE)
     assert f'"model_version":"{version}"' in text.replace(" ", "")
     assert f"x-model-version: {version}" in text
-    # The documented answer is a number for this regression model, not Swagger's placeholder "string".
+    # The documented answer is the model's recorded one for that row (a number, not the placeholder "string").
     documented = predict.find_element(
         By.CSS_SELECTOR, ".responses-table:not(.live-responses-table) tr.response[data-code='200']"
     )
-    assert '"prediction": 209.775' in documented.text, documented.text
+    assert number_after("prediction", documented.text) == reference["predictions"][0], documented.text
+    assert f'"model_version": "{version}"' in documented.text
     outside = outside_requests(browser, start_api)
     assert outside == [], f"the page asked for outside URLs: {outside}"

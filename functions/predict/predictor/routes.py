@@ -70,11 +70,30 @@ def predict_rows(request: Request, bundle: ModelBundle, rows: FloatMatrix) -> Pr
     return result
 
 
+def _error(description: str, detail: str) -> dict[str, Any]:
+    return {
+        "model": ErrorResponse,
+        "description": description,
+        "content": {"application/json": {"example": {"detail": detail}}},
+    }
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Body is not JSON (malformed, truncated or empty)."},
-    413: {"model": ErrorResponse, "description": "More rows than MAX_BATCH_ROWS, or a body over MAX_BODY_BYTES."},
-    422: {"model": ErrorResponse, "description": "JSON that does not fit the model (wrong count, names, types)."},
-    503: {"model": ErrorResponse, "description": "The model bundle was refused at load; detail says why."},
+    400: _error(
+        "Body is not JSON (malformed, truncated or empty).",
+        "malformed JSON: EOF while parsing a list at line 1 column 17",
+    ),
+    413: _error(
+        "More rows than MAX_BATCH_ROWS, or a body over MAX_BODY_BYTES.",
+        "too many rows: 1001 > 1000 (MAX_BATCH_ROWS); split the batch",
+    ),
+    422: _error(
+        "JSON that does not fit the model (wrong count, names, types).",
+        "features[2]: expected a number, got boolean true",
+    ),
+    503: _error(
+        "The model bundle was refused at load; detail says why.", "model not loaded: sha256 mismatch: manifest says ..."
+    ),
 }
 
 

@@ -31,16 +31,8 @@ Row = Annotated[
 class PredictRequest(BaseModel):
     """Give exactly one of ``features`` (one row) or ``instances`` (a batch of rows)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        json_schema_extra={
-            "examples": [
-                {"features": [0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]},
-                {"instances": [[0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]]},
-            ]
-        },
-    )
+    # Its examples are the served model's own (predictor/openapi_examples.py).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     features: Row | None = Field(default=None, description="One row: n numbers, or {feature_name: number}.")
     instances: list[Row] | None = Field(default=None, description="Rows to predict, at most MAX_BATCH_ROWS.")
@@ -51,25 +43,14 @@ Label = float | int | str | bool | list[float]
 
 
 class SinglePrediction(BaseModel):
-    # What Swagger UI shows as the answer: a regression's (a classifier adds probabilities and classes).
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"prediction": 209.775, "model_version": "0578642ff2ed"}]}
-    )
-
-    prediction: Label = Field(
-        description="Predicted value (regression) or class label (classification).", examples=[209.775]
-    )
+    prediction: Label = Field(description="Predicted value (regression) or class label (classification).")
     probabilities: list[float] | None = Field(default=None, description="Per class, in the order of `classes`.")
     classes: list[Any] | None = None
     model_version: str
 
 
 class BatchPrediction(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"predictions": [209.775, 70.132], "model_version": "0578642ff2ed"}]}
-    )
-
-    predictions: list[Label] = Field(description="One per instance, in order.", examples=[[209.775, 70.132]])
+    predictions: list[Label] = Field(description="One per instance, in order.")
     probabilities: list[list[float]] | None = Field(default=None, description="One list per instance.")
     classes: list[Any] | None = None
     model_version: str
