@@ -17,7 +17,14 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
 from tests.conftest import import_app, package, production_handler
-from tests.utils import FakeLambdaContext, assert_offline_docs, assert_predictions_close, make_app, rewrite_manifest
+from tests.utils import (
+    FakeLambdaContext,
+    assert_offline_docs,
+    assert_predictions_close,
+    make_app,
+    manifest_of,
+    rewrite_manifest,
+)
 
 ROW = [float(v) for v in load_diabetes().data[0]]
 
@@ -260,6 +267,26 @@ def test_swagger_examples_are_the_served_models_and_answer_as_documented(
             assert_predictions_close(served["probabilities"], expected["probabilities"], bundle_dir)
         else:
             assert_predictions_close(served[key], expected[key], bundle_dir)
+
+
+@pytest.mark.parametrize("bundle", ["default_bundle", "iris_bundle"])
+def test_swagger_protocol_examples_fit_the_served_model(request: pytest.FixtureRequest, bundle: str) -> None:
+    bundle_dir: Path = request.getfixturevalue(bundle)
+    manifest = manifest_of(bundle_dir)
+    client = TestClient(make_app(bundle_dir))
+    paths = client.get("/openapi.json").json()["paths"]
+    tried = 0
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            values = {p["name"]: p["example"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert values == {k: manifest[k] for k in ("name", "version") if "{" + k + "}" in path}, path
+            url = path.format(**values)
+            bodies = examples_of(operation["requestBody"]).values() if "requestBody" in operation else [None]
+            for body in bodies:
+                answer = client.request(method, url, json=body)
+                assert answer.status_code == 200, (method, url, body, answer.text)
+                tried += 1
+    assert tried >= 20  # every operation, each body example of /predict, /infer and :predict
 
 
 def test_a_refused_bundle_documents_no_examples(default_bundle: Path, tmp_path: Path) -> None:

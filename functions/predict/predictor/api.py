@@ -12,7 +12,7 @@ from predictor.errors import add_error_handlers
 from predictor.middleware import MODEL_VERSION_HEADER, ObserveResponses
 from predictor.observability import EmfTelemetry, PrometheusTelemetry, Telemetry
 from predictor.open_inference import router as open_inference_router
-from predictor.openapi_examples import add_predict_examples
+from predictor.openapi_examples import add_model_examples
 from predictor.routes import router
 from predictor.settings import Settings
 from predictor.stage import StageRootPath
@@ -57,7 +57,7 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
     app.include_router(tf_serving_router)  # /v1/models: TensorFlow Serving, KServe v1 clients
     app.include_router(docs_router)
     if manifest:
-        add_predict_examples(app, manifest)  # Swagger UI's /predict examples: this model's rows and answers
+        add_model_examples(app, manifest)  # Swagger UI's examples: this model's rows, answers, name and version
     if isinstance(telemetry, PrometheusTelemetry):
         add_metrics_route(app, telemetry)
     add_error_handlers(app)

@@ -29,25 +29,7 @@ class RequestOutput(BaseModel):
 
 
 class InferRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "42",
-                    "inputs": [
-                        {
-                            "name": "features",
-                            "shape": [1, 10],
-                            "datatype": "FP64",
-                            "data": [0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018],
-                        }
-                    ],
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", strict=True)  # examples: the served model's (openapi_examples.py)
 
     id: str | None = Field(default=None, description="Echoed in the answer.")
     parameters: Parameters | None = Field(default=None, description="`binary_data_output`: every output binary.")

@@ -1,8 +1,9 @@
-"""The ``/predict`` examples in the OpenAPI document (what Swagger UI's "Try it out" starts from), taken
-from the served bundle, not from the default model: its own reference rows (so the body fits its features),
-the answers the packager recorded for them, its classes and its version. With a refused bundle there are
-none. FastAPI builds the document when ``/openapi.json`` is first asked for, so this costs the cold start
-nothing.
+"""The examples in the OpenAPI document (what Swagger UI's "Try it out" starts from), taken from the served
+bundle, not from the default model: its own reference rows (so a body fits its features), the answers the
+packager recorded for them, its classes, name and version. ``/predict`` gets request and answer
+examples; the protocols' ``infer`` and ``:predict`` get request examples, and their ``{name}`` and
+``{version}`` path parameters the model's. With a refused bundle there are none. FastAPI builds the
+document when ``/openapi.json`` is first asked for, so this costs the cold start nothing.
 """
 
 from __future__ import annotations
@@ -12,12 +13,18 @@ from typing import Any
 from fastapi import FastAPI
 
 from predictor.manifest import Manifest
+from predictor.protocols import INPUT_NAME
 
-PREDICT = "/predict"
+ONE, TWO = slice(0, 1), slice(0, 2)
 
 
-def _answer(manifest: Manifest, rows: slice, single: bool) -> dict[str, Any]:
-    reference = manifest.reference
+def _named(**values: tuple[str, Any]) -> dict[str, Any]:
+    """OpenAPI's named examples: {name: {"summary": ..., "value": ...}}."""
+    return {name: {"summary": summary, "value": value} for name, (summary, value) in values.items()}
+
+
+def _answer(manifest: Manifest, rows: slice) -> dict[str, Any]:
+    reference, single = manifest.reference, rows == ONE
     predictions, probabilities = reference.predictions[rows], reference.probabilities
     answer: dict[str, Any] = {"prediction": predictions[0]} if single else {"predictions": predictions}
     if probabilities is not None:
@@ -29,33 +36,59 @@ def _answer(manifest: Manifest, rows: slice, single: bool) -> dict[str, Any]:
 
 
 def predict_examples(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Named OpenAPI examples (request, 200 answer): one row, one row by feature name, a batch of two."""
+    """``/predict``'s named examples (request, 200 answer): one row, one row by feature name, a batch of two."""
     rows = manifest.reference.rows
-    first, batch = slice(0, 1), slice(0, 2)
     by_name = dict(zip(manifest.feature_names, rows[0], strict=True))
-    requests = {
-        "one_row": {"summary": "one row", "value": {"features": rows[0]}},
-        "by_name": {"summary": "one row, by feature name", "value": {"features": by_name}},
-        "batch": {"summary": "a batch of rows", "value": {"instances": rows[batch]}},
-    }
-    answers = {
-        "one_row": {"summary": "one row", "value": _answer(manifest, first, single=True)},
-        "batch": {"summary": "a batch of rows", "value": _answer(manifest, batch, single=False)},
-    }
+    requests = _named(
+        one_row=("one row", {"features": rows[0]}),
+        by_name=("one row, by feature name", {"features": by_name}),
+        batch=("a batch of rows", {"instances": rows[TWO]}),
+    )
+    answers = _named(one_row=("one row", _answer(manifest, ONE)), batch=("a batch of rows", _answer(manifest, TWO)))
     return requests, answers
 
 
-def add_predict_examples(app: FastAPI, manifest: Manifest) -> None:
+def protocol_examples(manifest: Manifest) -> dict[str, dict[str, Any]]:
+    """Request examples by the end of the operation's path: Open Inference ``/infer``, TF Serving ``:predict``."""
+    rows = manifest.reference.rows[TWO]
+    flat = [value for row in rows for value in row]  # row-major, as tritonclient sends a numpy array
+    tensor = {"name": INPUT_NAME, "shape": [len(rows), manifest.n_features], "datatype": "FP64", "data": flat}
+    return {
+        "/infer": _named(infer=("two rows", {"id": "1", "inputs": [tensor]})),
+        ":predict": _named(
+            instances=("row format", {"instances": rows}),
+            inputs=("columnar format", {"inputs": {INPUT_NAME: rows}}),
+        ),
+    }
+
+
+def _add_to_operation(operation: dict[str, Any], manifest: Manifest, bodies: dict[str, Any] | None) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "path" and parameter["name"] in ("name", "version"):
+            parameter["example"] = manifest.name if parameter["name"] == "name" else manifest.version
+    if bodies is not None:
+        operation["requestBody"]["content"]["application/json"]["examples"] = bodies
+
+
+def add_examples(document: dict[str, Any], manifest: Manifest) -> None:
+    protocols = protocol_examples(manifest)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            ending = next((end for end in protocols if path.endswith(end)), None)
+            _add_to_operation(operation, manifest, protocols[ending] if ending and method == "post" else None)
+    requests, answers = predict_examples(manifest)
+    predict = document["paths"]["/predict"]["post"]
+    predict["requestBody"]["content"]["application/json"]["examples"] = requests
+    predict["responses"]["200"]["content"]["application/json"]["examples"] = answers
+
+
+def add_model_examples(app: FastAPI, manifest: Manifest) -> None:
     """Wrap ``app.openapi`` so that the document it builds (once) carries the model's examples."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document = build()
-            operation = document["paths"][PREDICT]["post"]
-            requests, answers = predict_examples(manifest)
-            operation["requestBody"]["content"]["application/json"]["examples"] = requests
-            operation["responses"]["200"]["content"]["application/json"]["examples"] = answers
-        return app.openapi_schema  # type: ignore[return-value]  # build() stored it
+            add_examples(build(), manifest)  # build() stores the document in app.openapi_schema
+        return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

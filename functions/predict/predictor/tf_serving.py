@@ -63,16 +63,7 @@ Inputs = Annotated[  # tagged "list" and "object", as schemas.Row: error locatio
 class TfPredictRequest(BaseModel):
     """Give ``instances`` (row format) or ``inputs`` (columnar format)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        json_schema_extra={
-            "examples": [
-                {"instances": [[0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]]},
-                {"inputs": {"features": [[0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]]}},
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", strict=True)  # examples: the served model's (openapi_examples.py)
 
     signature_name: str | None = Field(default=None, description=f"Only {SIGNATURE!r}.")
     instances: list[Row] | None = Field(default=None, description="Row format: one row per instance.")
