@@ -7,17 +7,19 @@ that is not the base64 it claims to be) gets a 400 with a JSON detail instead of
 so do CloudFront (Lambda@Edge) and VPC Lattice events, refused by name (predictor/events.py). Mangum
 failing on an event it could read is this function's fault: a 500, logged and counted in ServerErrors.
 Powertools adds the Lambda context (request id, cold start) to the JSON logs and flushes the
-invocation's metrics as EMF; Mangum turns the API Gateway/ALB event into an ASGI request for ``app``.
+invocation's metrics as EMF; Mangum turns the API Gateway/ALB event into an ASGI request for ``app``
+(read once, by ``read_event``) and the app's answer into the event source's response.
 """
 
 from typing import Any
 
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from mangum import Mangum
+from mangum.protocols import HTTPCycle
 
 from predictor.api import create_app
 from predictor.bundle import load_or_error
-from predictor.events import check_event, internal_error, malformed_event
+from predictor.events import internal_error, malformed_event, read_event
 from predictor.observability import logger, metrics
 from predictor.settings import Settings
 
@@ -25,7 +27,7 @@ copy_config_to_registered_loggers(source_logger=logger, include={"predictor"})  
 settings = Settings.from_env()
 loaded = load_or_error(settings.model_dir)
 app = create_app(settings, loaded)
-asgi = Mangum(app, lifespan="off")
+adapter = Mangum(app, lifespan="off")  # reads events (read_event) and shapes answers
 model_version = loaded.bundle.manifest.version if loaded.bundle else None
 logger.append_keys(model_version=model_version)
 
@@ -34,13 +36,12 @@ logger.append_keys(model_version=model_version)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        check_event(event)
-        asgi.infer(event, context).scope  # noqa: B018 - Mangum reads the event as it will below
+        request = read_event(adapter, event, context)
     except Exception as exc:  # noqa: BLE001 - a failure here is the event's shape: the client's 400
         app.state.telemetry.response(400)
         return malformed_event(event, exc, model_version)
-    try:
-        return asgi(event, context)  # the app's own errors are its answers (500s included)
+    try:  # what Mangum.__call__ does with lifespan off; the app's own errors are its answers (500s too)
+        return request.source(HTTPCycle(request.scope, request.body)(app))
     except Exception:  # noqa: BLE001 - Mangum failed on an event it read: ours, a 500 the alarm counts
         app.state.telemetry.response(500)
         return internal_error(event, model_version)

@@ -1,17 +1,21 @@
-"""The shape of an incoming Lambda event, checked before Mangum reads it.
+"""The shape of an incoming Lambda event, checked before Mangum reads it, then read by Mangum once.
 
 Mangum trusts the event: a mistyped field (``"httpMethod": []``) would reach the app and end as a
 500. These checks turn such events, and a body that is not the base64 it claims to be, into a 400
 that names the field. Two AWS event sources are refused on purpose, by name: CloudFront (Lambda@Edge)
-and VPC Lattice. ``malformed_event`` is that 400, in the shape the event's source expects;
+and VPC Lattice. ``read_event`` is the checks plus Mangum's reading (scope, decoded body);
+``malformed_event`` is the 400 for an event it refused, in the shape the event's source expects;
 ``internal_error`` is the 500 for an event that was read but could not be run.
 """
 
 from __future__ import annotations
 
-import base64
 import json
+from dataclasses import dataclass
 from typing import Any
+
+from mangum import Mangum
+from mangum.types import LambdaHandler, Scope
 
 from predictor.errors import PROTOCOL_PATH
 from predictor.middleware import MODEL_VERSION_HEADER
@@ -95,14 +99,8 @@ def _check_body(event: dict[str, Any]) -> None:
     body = event.get("body")
     if body is not None and not isinstance(body, str):
         raise MalformedEvent("body must be a string or null")
-    encoded = event.get("isBase64Encoded", False)
-    if not isinstance(encoded, bool):
+    if not isinstance(event.get("isBase64Encoded", False), bool):
         raise MalformedEvent("isBase64Encoded must be a boolean")
-    if encoded and body:
-        try:  # exactly what Mangum will do with it (mangum.handlers.utils.maybe_encode_body)
-            base64.b64decode(body)
-        except ValueError as exc:  # binascii.Error, or characters outside ASCII
-            raise MalformedBody(f"body: isBase64Encoded is true but the body is not valid base64 ({exc})") from None
 
 
 def check_event(event: Any) -> None:
@@ -118,6 +116,29 @@ def check_event(event: Any) -> None:
         _check_rest_or_alb(event)
     _string_map(event.get("headers"), "headers")
     _check_body(event)
+
+
+@dataclass(frozen=True)
+class ReadEvent:
+    """An event as Mangum reads it: its handler for the event's source (which also shapes the answer),
+    the ASGI scope and the body, decoded once."""
+
+    source: LambdaHandler
+    scope: Scope
+    body: bytes
+
+
+def read_event(adapter: Mangum, event: Any, context: Any) -> ReadEvent:
+    """``check_event``, then Mangum's own reading of the event; any failure here is the event's (a 400).
+    The body is decoded here, by Mangum (a bad base64 body is named), and nowhere else."""
+    check_event(event)
+    source = adapter.infer(event, context)
+    scope = source.scope
+    try:
+        body = source.body
+    except ValueError as exc:  # binascii.Error, or characters outside ASCII
+        raise MalformedBody(f"body: isBase64Encoded is true but the body is not valid base64 ({exc})") from None
+    return ReadEvent(source, scope, body)
 
 
 def _event_problem(exc: Exception) -> str:
