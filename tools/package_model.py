@@ -375,8 +375,12 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard) -> R
 
 def fall_back(estimator: Any, why: str) -> RuntimeChoice:
     reason = f"auto: ONNX not used ({why})"
+    try:
+        choice = sklearn_runtime(estimator, reason)
+    except PackagingError as exc:
+        raise PackagingError(f"{exc}. (ONNX Runtime cannot serve it either: {why})") from None
     print(f"package_model: {describe(estimator)} is served by scikit-learn: {reason}", file=sys.stderr)
-    return sklearn_runtime(estimator, reason)
+    return choice
 
 
 def sklearn_runtime(estimator: Any, reason: str) -> RuntimeChoice:

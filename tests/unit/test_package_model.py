@@ -215,6 +215,8 @@ def test_a_model_using_code_the_layer_does_not_ship_is_refused(
     err = capsys.readouterr().err
     assert "refers to my_features.LogScaler, which the model layer does not ship" in err
     assert "the function would fail to load it. The layer installs only layers/model/requirements.txt" in err
+    assert ("ONNX Runtime cannot serve it either: float64: skl2onnx cannot convert it" in err) == (runtime == "auto")
+    assert "is served by scikit-learn" not in err
     assert not (tmp_path / "m").exists()
 
 
