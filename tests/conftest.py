@@ -51,8 +51,8 @@ def package(out: Path, *args: str) -> Path:
 def current_event_loop() -> None:
     """Mangum runs each event on the thread's current event loop, which its constructor makes when there is
     none; on Lambda nothing else touches it. A test that ran ``asyncio.run`` (load tests, clients) leaves the
-    thread with no current loop, and a handler called later in the same session would answer 400 "There is
-    no current event loop": every test starts with one."""
+    thread with no current loop, and a handler called later in the same session would answer 500 (Mangum's
+    "There is no current event loop"): every test starts with one."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:

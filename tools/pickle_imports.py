@@ -15,8 +15,8 @@ from typing import Any
 class _Discard:
     """A file that keeps nothing: the pickle itself is not needed, only what it refers to."""
 
-    def write(self, data: bytes) -> int:
-        return len(data)
+    def write(self, data: bytes | pickle.PickleBuffer) -> int:  # large arrays come as a PickleBuffer
+        return memoryview(data).nbytes
 
 
 class _ReferenceRecorder(pickle.Pickler):

@@ -289,6 +289,22 @@ def test_swagger_protocol_examples_fit_the_served_model(request: pytest.FixtureR
     assert tried >= 20  # every operation, each body example of /predict, /infer and :predict
 
 
+def test_a_wide_models_document_has_one_example_that_answers(tmp_path: Path) -> None:
+    x = np.random.default_rng(0).normal(size=(40, 2_000))
+    joblib.dump(LinearRegression().fit(x, x[:, :3].sum(axis=1)), tmp_path / "wide.joblib")
+    bundle = package(tmp_path / "model", "--estimator", str(tmp_path / "wide.joblib"), "--runtime", "sklearn")
+    client = TestClient(make_app(bundle))
+    document = client.get("/openapi.json")
+    assert len(document.content) < 200_000  # one row of 2,000 numbers, not seven examples of two rows each
+    predict = document.json()["paths"]["/predict"]["post"]
+    (body,) = examples_of(predict["requestBody"]).values()
+    assert client.post("/predict", json=body).status_code == 200
+    assert (
+        "examples"
+        not in document.json()["paths"]["/v2/models/{name}/infer"]["post"]["requestBody"]["content"]["application/json"]
+    )
+
+
 def test_a_refused_bundle_documents_no_examples(default_bundle: Path, tmp_path: Path) -> None:
     broken = tmp_path / "model"
     shutil.copytree(default_bundle, broken)

@@ -16,6 +16,8 @@ from predictor.manifest import Manifest
 from predictor.protocols import INPUT_NAME
 
 ONE, TWO = slice(0, 1), slice(0, 2)
+# Features: a wider model has one example, one row for /predict (20,000 features: /openapi.json 0.2 MB, not 1.9).
+WIDE = 1_000
 
 
 def _named(**values: tuple[str, Any]) -> dict[str, Any]:
@@ -36,20 +38,26 @@ def _answer(manifest: Manifest, rows: slice) -> dict[str, Any]:
 
 
 def predict_examples(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``/predict``'s named examples (request, 200 answer): one row, one row by feature name, a batch of two."""
+    """``/predict``'s named examples (request, 200 answer): one row; unless the model is wide, the same row by
+    feature name and a batch of two."""
     rows = manifest.reference.rows
-    by_name = dict(zip(manifest.feature_names, rows[0], strict=True))
-    requests = _named(
-        one_row=("one row", {"features": rows[0]}),
-        by_name=("one row, by feature name", {"features": by_name}),
-        batch=("a batch of rows", {"instances": rows[TWO]}),
-    )
-    answers = _named(one_row=("one row", _answer(manifest, ONE)), batch=("a batch of rows", _answer(manifest, TWO)))
+    requests = _named(one_row=("one row", {"features": rows[0]}))
+    answers = _named(one_row=("one row", _answer(manifest, ONE)))
+    if manifest.n_features <= WIDE:
+        by_name = dict(zip(manifest.feature_names, rows[0], strict=True))
+        requests |= _named(
+            by_name=("one row, by feature name", {"features": by_name}),
+            batch=("a batch of rows", {"instances": rows[TWO]}),
+        )
+        answers |= _named(batch=("a batch of rows", _answer(manifest, TWO)))
     return requests, answers
 
 
 def protocol_examples(manifest: Manifest) -> dict[str, dict[str, Any]]:
-    """Request examples by the end of the operation's path: Open Inference ``/infer``, TF Serving ``:predict``."""
+    """Request examples by the end of the operation's path: Open Inference ``/infer``, TF Serving ``:predict``
+    (two rows; none for a wide model)."""
+    if manifest.n_features > WIDE:
+        return {}
     rows = manifest.reference.rows[TWO]
     flat = [value for row in rows for value in row]  # row-major, as tritonclient sends a numpy array
     tensor = {"name": INPUT_NAME, "shape": [len(rows), manifest.n_features], "datatype": "FP64", "data": flat}
