@@ -39,6 +39,7 @@ from predictor.protocols import (
     parse_body,
     request_body_schema,
     served_model,
+    versioned,
 )
 from predictor.routes import check_time_left, predict_rows, read_body
 from predictor.settings import Settings
@@ -78,15 +79,19 @@ async def server_metadata() -> JSONResponse:
 
 
 @router.get("/models/{name}", response_model=ModelMetadata, responses=ERRORS, summary="Model metadata")
-@router.get("/models/{name}/versions/{version}", response_model=ModelMetadata, responses=ERRORS)
-async def model_metadata(request: Request, name: str, version: str | None = None) -> JSONResponse:
-    return JSONResponse(metadata_of(served_model(request, name, version).manifest))
+@router.get(
+    "/models/{name}/versions/{version}", response_model=ModelMetadata, responses=ERRORS, openapi_extra=versioned()
+)
+async def model_metadata(request: Request, name: str) -> JSONResponse:
+    return JSONResponse(metadata_of(served_model(request, name).manifest))
 
 
 @router.get("/models/{name}/ready", response_model=Readiness, responses=ERRORS, summary="Model readiness")
-@router.get("/models/{name}/versions/{version}/ready", response_model=Readiness, responses=ERRORS)
-async def model_ready(request: Request, name: str, version: str | None = None) -> JSONResponse:
-    served_model(request, name, version)
+@router.get(
+    "/models/{name}/versions/{version}/ready", response_model=Readiness, responses=ERRORS, openapi_extra=versioned()
+)
+async def model_ready(request: Request, name: str) -> JSONResponse:
+    served_model(request, name)
     return JSONResponse({"ready": True})
 
 
@@ -112,9 +117,9 @@ INFER_DOCS: dict[str, Any] = {
 
 @router.post("/models/{name}/infer", response_model=InferResponse, responses=ERRORS, openapi_extra=INFER_DOCS)
 @router.post("/models/{name}/versions/{version}/infer", response_model=InferResponse, responses=ERRORS,
-             openapi_extra=INFER_DOCS)  # fmt: skip
-async def infer(request: Request, name: str, version: str | None = None) -> Response:
-    bundle = served_model(request, name, version)
+             openapi_extra=versioned(INFER_DOCS))  # fmt: skip
+async def infer(request: Request, name: str) -> Response:
+    bundle = served_model(request, name)
     settings: Settings = request.app.state.settings
     check_time_left(request, settings.min_time_left_ms)
     body = await read_body(request, settings.max_body_bytes)

@@ -81,8 +81,26 @@ def output_values(manifest: Manifest, prediction: Prediction) -> dict[str, list[
     return values
 
 
-def served_model(request: Request, name: str, version: str | None = None) -> ModelBundle:
-    """The bundle, when ``name`` (and ``version``, when given) are the manifest's; else 404 (503: refused)."""
+VERSION_IN_PATH = {
+    "name": "version",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The model's version (the manifest's); any other is a 404.",
+}
+
+
+def versioned(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``openapi_extra`` for a ``.../versions/{version}...`` route: its ``version`` path parameter. Handlers
+    read it from the path (``served_model``), not from their signature, which they share with the
+    unversioned route: there FastAPI would document it as a query parameter the protocols do not have."""
+    return {**(extra or {}), "parameters": [*(extra or {}).get("parameters", []), VERSION_IN_PATH]}
+
+
+def served_model(request: Request, name: str) -> ModelBundle:
+    """The bundle, when ``name`` (and the path's ``{version}``, when it has one) are the manifest's; else
+    404 (503: refused)."""
+    version = request.path_params.get("version")
     bundle: ModelBundle | None = request.app.state.bundle
     if bundle is None:
         raise RequestError(503, f"model not loaded: {request.app.state.bundle_error}")

@@ -33,6 +33,7 @@ from predictor.protocols import (
     served_model,
     unfit_as_bad_request,
     validation_detail,
+    versioned,
 )
 from predictor.routes import check_time_left, predict_rows, read_body
 from predictor.schemas import Number, Row
@@ -90,24 +91,24 @@ PREDICT_DOCS = {"requestBody": {"required": True, "content": PREDICT_BODY}}
 
 
 @router.get("/{name}", response_model=ModelStatus, responses=ERRORS, summary="Model status")
-@router.get("/{name}/versions/{version}", response_model=ModelStatus, responses=ERRORS)
-async def model_status(request: Request, name: str, version: str | None = None) -> JSONResponse:
-    manifest = served_model(request, name, version).manifest
+@router.get("/{name}/versions/{version}", response_model=ModelStatus, responses=ERRORS, openapi_extra=versioned())
+async def model_status(request: Request, name: str) -> JSONResponse:
+    manifest = served_model(request, name).manifest
     available = {"version": manifest.version, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
     return JSONResponse({"model_version_status": [available]})
 
 
 @router.get("/{name}/metadata", responses=ERRORS, summary="Model metadata (signature def)")
-@router.get("/{name}/versions/{version}/metadata", responses=ERRORS)
-async def model_metadata(request: Request, name: str, version: str | None = None) -> JSONResponse:
-    return JSONResponse(metadata_of(served_model(request, name, version).manifest))
+@router.get("/{name}/versions/{version}/metadata", responses=ERRORS, openapi_extra=versioned())
+async def model_metadata(request: Request, name: str) -> JSONResponse:
+    return JSONResponse(metadata_of(served_model(request, name).manifest))
 
 
 @router.post("/{name}:predict", response_model=TfPredictResponse, responses=ERRORS, openapi_extra=PREDICT_DOCS)
 @router.post("/{name}/versions/{version}:predict", response_model=TfPredictResponse, responses=ERRORS,
-             openapi_extra=PREDICT_DOCS)  # fmt: skip
-async def predict(request: Request, name: str, version: str | None = None) -> JSONResponse:
-    bundle = served_model(request, name, version)
+             openapi_extra=versioned(PREDICT_DOCS))  # fmt: skip
+async def predict(request: Request, name: str) -> JSONResponse:
+    bundle = served_model(request, name)
     settings: Settings = request.app.state.settings
     check_time_left(request, settings.min_time_left_ms)
     body = parse_body(TfPredictRequest, await read_body(request, settings.max_body_bytes))
@@ -123,9 +124,9 @@ async def predict(request: Request, name: str, version: str | None = None) -> JS
 
 @router.post("/{name}:{verb}", include_in_schema=False)
 @router.post("/{name}/versions/{version}:{verb}", include_in_schema=False)
-async def other_verb(request: Request, name: str, verb: str, version: str | None = None) -> JSONResponse:
+async def other_verb(request: Request, name: str, verb: str) -> JSONResponse:
     """:classify and :regress take tf.Example protos, which a scikit-learn model has no use for."""
-    served_model(request, name, version)
+    served_model(request, name)
     raise RequestError(400, f"{verb!r} is not served: POST /v1/models/{name}:predict with 'instances' or 'inputs'")
 
 
