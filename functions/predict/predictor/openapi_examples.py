@@ -55,14 +55,14 @@ def predict_examples(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]
 
 def protocol_examples(manifest: Manifest) -> dict[str, dict[str, Any]]:
     """Request examples by the end of the operation's path: Open Inference ``/infer``, TF Serving ``:predict``
-    (two rows; none for a wide model)."""
+    (the first two reference rows; none for a wide model)."""
     if manifest.n_features > WIDE:
         return {}
     rows = manifest.reference.rows[TWO]
     flat = [value for row in rows for value in row]  # row-major, as tritonclient sends a numpy array
     tensor = {"name": INPUT_NAME, "shape": [len(rows), manifest.n_features], "datatype": "FP64", "data": flat}
     return {
-        "/infer": _named(infer=("two rows", {"id": "1", "inputs": [tensor]})),
+        "/infer": _named(infer=("a batch of rows", {"id": "1", "inputs": [tensor]})),
         ":predict": _named(
             instances=("row format", {"instances": rows}),
             inputs=("columnar format", {"inputs": {INPUT_NAME: rows}}),
