@@ -161,3 +161,13 @@ def as_sent(rows: Any, datatype: str) -> Any:
 def assert_labels_equal(served: list[Any], expected: Any) -> None:
     """Class labels are never approximate: identical values of identical types, whatever the runtime."""
     assert served == list(expected.tolist() if hasattr(expected, "tolist") else expected)
+
+
+def fail_inside_mangum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make Mangum fail after it has read an event, as it does when the thread has no current event loop:
+    a fault of the function's own, never the client's."""
+
+    def no_event_loop() -> None:
+        raise RuntimeError("There is no current event loop in thread 'MainThread'.")
+
+    monkeypatch.setattr("mangum.protocols.http.asyncio.get_event_loop", no_event_loop)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Handler, load_event
-from tests.utils import assert_offline_docs, http_event, rest_event
+from tests.utils import assert_offline_docs, fail_inside_mangum, http_event, rest_event
 
 NOT_BASE64 = "body: isBase64Encoded is true but the body is not valid base64"
 
@@ -336,15 +336,11 @@ def test_docs_behind_a_stage_load_their_assets_from_the_function(handler: Handle
 # --- whose fault: an event Mangum cannot read is the client's 400; Mangum failing on one it read is ours -----
 
 
-def no_event_loop() -> None:
-    raise RuntimeError("There is no current event loop in thread 'MainThread'.")
-
-
 @pytest.mark.parametrize("name", ["rest-predict-single", "http-predict-single", "alb-predict-single"])
 def test_mangum_failing_on_a_readable_event_is_a_500_not_the_clients_fault(
     handler: Handler, version: str, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    monkeypatch.setattr("mangum.protocols.http.asyncio.get_event_loop", no_event_loop)
+    fail_inside_mangum(monkeypatch)
     response = handler(load_event(name))
     assert response["statusCode"] == 500
     assert json.loads(response["body"]) == {"detail": "internal error"}  # the trace is logged, never sent
@@ -361,7 +357,7 @@ def test_mangum_failing_on_a_readable_event_is_a_500_not_the_clients_fault(
 def test_the_handlers_own_answers_on_protocol_routes_use_the_protocols_error_shape(
     handler: Handler, monkeypatch: pytest.MonkeyPatch, event: dict[str, Any], status: int
 ) -> None:
-    monkeypatch.setattr("mangum.protocols.http.asyncio.get_event_loop", no_event_loop)
+    fail_inside_mangum(monkeypatch)
     response = handler(event)
     assert response["statusCode"] == status
     assert set(json.loads(response["body"])) == {"error"}  # what tritonclient and TF Serving clients read

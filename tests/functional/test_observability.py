@@ -15,7 +15,7 @@ from sklearn.datasets import load_diabetes
 
 from predictor.observability import logger, metrics
 from tests.conftest import Handler, load_event
-from tests.utils import make_app
+from tests.utils import fail_inside_mangum, make_app
 
 ROW = [float(v) for v in load_diabetes().data[0]]
 
@@ -95,10 +95,7 @@ def test_no_metrics_endpoint_on_lambda(default_bundle: Path) -> None:
 def test_an_internal_error_in_the_handler_is_logged_and_counted_as_a_server_error(
     handler: Handler, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], log_lines: io.StringIO
 ) -> None:
-    def no_event_loop() -> None:
-        raise RuntimeError("There is no current event loop")
-
-    monkeypatch.setattr("mangum.protocols.http.asyncio.get_event_loop", no_event_loop)
+    fail_inside_mangum(monkeypatch)
     capsys.readouterr()
     assert handler(load_event("rest-predict-single"))["statusCode"] == 500
     (blob,) = emf_blobs(capsys.readouterr().out)
