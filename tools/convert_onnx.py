@@ -2,16 +2,17 @@
 
 ``make model RUNTIME=auto`` (the default) asks this module for an ONNX graph; it is kept only when
 
-1. skl2onnx converts the estimator, in float64 where its converters allow and float32 where they must
-   (tree ensembles: ai.onnx.ml opset 3 has float thresholds); float64 is tried first, then float32, except
-   for decision trees and their ensembles, which scikit-learn itself evaluates in float32 (``dtypes``);
+1. skl2onnx converts the estimator in the estimator's own precision (tools/onnx_precision.py: float64
+   input, float64 preprocessing, a cast to float32 exactly where scikit-learn's trees cast; float32 input
+   throughout only as a last resort);
 2. ONNX Runtime, in the very class the function serves with (predictor/runtime_onnx.py), loads it;
-3. the parity gate passes on the bundle's reference rows and on the eval data (``EVAL_CSV``, or the
-   default model's held-out split):
+3. the parity gate passes on the bundle's reference rows, on rows either side of the trees' split
+   thresholds (tools/tree_probes.py) and on the eval data (``EVAL_CSV``, or the default model's held-out split):
    - regression: ``|onnx - sklearn| <= rtol x (|sklearn| + scale)`` for every output, where ``scale``
      is the mean |prediction| over the compared rows (so a prediction near zero is judged against the
      model's own magnitude, not against zero); ``rtol`` = 1e-6 by default;
    - classification: identical labels on every row, and every probability within 1e-5 (absolute).
+   When it fails, tools/parity_report.py says where the answers part (which step, which rows and thresholds).
 
 Otherwise ``auto`` packages the scikit-learn runtime and says why, and ``RUNTIME=onnx`` fails with the
 converter's or the gate's reason. The tolerances are recorded in the manifest: they become the bundle's
@@ -23,22 +24,21 @@ skl2onnx and onnx are build-time tools (requirements-dev.txt); the function neve
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from sklearn.tree import BaseDecisionTree
 
 from predictor.manifest import BundleError, OnnxModel, Parity
 from predictor.outputs import FloatMatrix, to_jsonable
-from predictor.reference import RTOL, worst_labels
+from predictor.reference import RTOL
 from predictor.runtime_onnx import OnnxRuntimeModel
+from tools import onnx_precision, parity_report
+from tools.onnx_precision import INPUT_NAME, Precision
+from tools.tree_probes import Probes
 
 PARITY_RTOL = 1e-6  # regression: relative to |sklearn| + the mean |prediction|
 PARITY_PROBABILITY_ATOL = 1e-5  # classification: absolute, on probabilities in [0, 1]
-TARGET_OPSET = {"": 21, "ai.onnx.ml": 3}  # what skl2onnx 1.20 converts to and onnxruntime 1.32 runs
-INPUT_NAME = "input"
-InputDtype = Literal["float64", "float32"]
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,12 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class GateRows:
-    """Rows the gate compares on: (matrix, where they come from), the reference rows first."""
+    """Rows the gate compares on: (matrix, where they come from), the reference rows first; and the
+    threshold probes among them, when the model is a tree ensemble."""
 
     parts: list[tuple[FloatMatrix, str]]
+    probes: Probes | None = None
+    feature_names: list[str] = field(default_factory=list)
 
     @property
     def matrix(self) -> FloatMatrix:
@@ -76,53 +79,52 @@ class ConversionFailed(RuntimeError):
     """Why no ONNX graph is served: the converter's, ONNX Runtime's or the parity gate's words."""
 
 
-def to_onnx(estimator: Any, n_features: int, task: str, dtype: InputDtype) -> tuple[bytes, dict[str, Any]]:
-    """skl2onnx's graph for ``estimator`` taking an (n, n_features) tensor of ``dtype``."""
+def to_onnx(estimator: Any, n_features: int, task: str, precision: Precision) -> tuple[bytes, dict[str, Any]]:
+    """skl2onnx's graph for ``estimator`` in ``precision``, and the manifest's names for its parts."""
     import onnx
     import skl2onnx
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
-    tensor = DoubleTensorType if dtype == "float64" else FloatTensorType
-    options = {id(estimator): {"zipmap": False}} if task == "classification" else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        graph = skl2onnx.convert_sklearn(
-            estimator,
-            initial_types=[(INPUT_NAME, tensor([None, n_features]))],
-            target_opset=TARGET_OPSET,
-            options=options,
-            name=type(estimator).__name__,  # else a random UUID: the same model would not give the same bytes
-        )
+    graph = onnx_precision.convert(estimator, n_features, task, precision)
     outputs = [output.name for output in graph.graph.output]
     names: dict[str, Any] = {"prediction_output": outputs[0]}
     if task == "classification":
         names = {"label_output": outputs[0], "probabilities_output": outputs[1] if len(outputs) > 1 else None}
     names["opsets"] = {entry.domain or "ai.onnx": int(entry.version) for entry in graph.opset_import}
     names["onnx_version"], names["skl2onnx_version"] = onnx.__version__, skl2onnx.__version__
+    names["step_dtypes"] = onnx_precision.step_dtypes(estimator, precision)
+    if precision.cast_before_final:
+        names["cast_to_float32_before"] = onnx_precision.split_pipeline(estimator)[1]
     return graph.SerializeToString(), names
 
 
-def parity(estimator: Any, model: OnnxRuntimeModel, task: str, rows: GateRows, tolerance: Tolerance) -> Parity:
-    """Compare the ONNX answers with the estimator's on the gate rows; ConversionFailed if they differ."""
-    x = rows.matrix
+def expected_answers(estimator: Any, x: FloatMatrix, with_probabilities: bool) -> tuple[Any, Any]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         expected = np.asarray(estimator.predict(x))
-        expected_proba = estimator.predict_proba(x) if model.with_probabilities else None
+        return expected, estimator.predict_proba(x) if with_probabilities else None
+
+
+def parity(estimator: Any, model: OnnxRuntimeModel, task: str, rows: GateRows, tolerance: Tolerance) -> Parity:
+    """Compare the ONNX answers with the estimator's on the gate rows; parity_report.Mismatch if they differ."""
+    x = rows.matrix
+    expected, expected_proba = expected_answers(estimator, x, model.with_probabilities)
     served = model.predict(x)
-    compared = len(x)
+    probes = rows.probes
+    compared = Parity(
+        rows=len(x), sources=rows.sources, splits_total=probes.total_splits if probes else None,
+        splits_probed=len(probes.splits) if probes else None,
+    )  # fmt: skip
     if task == "classification":
-        deviation = worst_labels(to_jsonable(served.predictions), to_jsonable(expected))
-        if deviation is not None:
-            raise ConversionFailed(f"parity gate: {deviation} of the compared rows")
+        labels = np.asarray(to_jsonable(served.predictions), dtype=object)
+        differ = labels != np.asarray(to_jsonable(expected), dtype=object)
+        parity_report.refuse_where(differ, "labels differ", x)
         if expected_proba is None or served.probabilities is None:
-            return Parity(rows=compared, sources=rows.sources, labels_identical=True)
-        error = float(np.max(np.abs(np.asarray(served.probabilities, dtype=np.float64) - expected_proba)))
-        if not error <= tolerance.probability_atol:
-            raise ConversionFailed(
-                f"parity gate: a probability differs by {error:.3g} > {tolerance.probability_atol:g}"
-            )
-        return Parity(rows=compared, sources=rows.sources, labels_identical=True, max_probability_error=error)
+            return compared.model_copy(update={"labels_identical": True})
+        gap = np.max(np.abs(np.asarray(served.probabilities, dtype=np.float64) - expected_proba), axis=1)
+        error = float(np.max(gap))
+        finding = f"a probability differs by {error:.3g} > {tolerance.probability_atol:g}"
+        parity_report.refuse_where(~(gap <= tolerance.probability_atol), finding, x)
+        return compared.model_copy(update={"labels_identical": True, "max_probability_error": error})
     got = np.asarray(served.predictions, dtype=np.float64)
     if got.size != expected.size:
         raise ConversionFailed(
@@ -130,21 +132,21 @@ def parity(estimator: Any, model: OnnxRuntimeModel, task: str, rows: GateRows, t
         )
     want = expected.astype(np.float64)
     scale = float(np.mean(np.abs(want))) or 1.0
-    error = float(np.max(np.abs(got.reshape(want.shape) - want) / (np.abs(want) + scale)))
-    if not error <= tolerance.rtol:
-        raise ConversionFailed(f"parity gate: relative error {error:.3g} > {tolerance.rtol:g}")
-    return Parity(rows=compared, sources=rows.sources, max_relative_error=error, scale=scale)
+    relative = (np.abs(got.reshape(want.shape) - want) / (np.abs(want) + scale)).reshape(len(x), -1).max(axis=1)
+    error = float(np.max(relative))
+    parity_report.refuse_where(~(relative <= tolerance.rtol), f"relative error {error:.3g} > {tolerance.rtol:g}", x)
+    return compared.model_copy(update={"max_relative_error": error, "scale": scale})
 
 
-def attempt(estimator: Any, n_features: int, task: str, rows: GateRows, dtype: InputDtype, tolerance: Tolerance,
+def attempt(estimator: Any, n_features: int, task: str, rows: GateRows, precision: Precision, tolerance: Tolerance,
             has_probabilities: bool) -> Converted:  # fmt: skip
-    """One dtype: convert, load in the serving class, gate. ConversionFailed says which step failed."""
+    """One precision: convert, load in the serving class, gate. ConversionFailed says which step failed."""
     try:
-        graph, names = to_onnx(estimator, n_features, task, dtype)
+        graph, names = to_onnx(estimator, n_features, task, precision)
     except Exception as exc:  # noqa: BLE001 - skl2onnx raises many kinds; each is a reason to fall back
         raise ConversionFailed(f"skl2onnx cannot convert it: {type(exc).__name__}: {first_line(exc)}") from None
     provisional = Parity(rows=1, sources=["not yet compared"])
-    info = OnnxModel(input_name=INPUT_NAME, input_dtype=dtype, parity=provisional, **names)
+    info = OnnxModel(input_name=INPUT_NAME, input_dtype=precision.input_dtype, parity=provisional, **names)
     try:
         model = OnnxRuntimeModel(graph, info, task, has_probabilities)
         model.check_graph(n_features)
@@ -152,8 +154,9 @@ def attempt(estimator: Any, n_features: int, task: str, rows: GateRows, dtype: I
         raise ConversionFailed(str(exc)) from None
     try:
         figures = parity(estimator, model, task, rows, tolerance)
-    except ConversionFailed:
-        raise
+    except parity_report.Mismatch as mismatch:
+        where = parity_report.where_they_part(estimator, precision, mismatch.rows, rows.feature_names)
+        raise ConversionFailed(f"parity gate: {mismatch}{where}") from None
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime refusing the converted graph's input is a reason too
         raise ConversionFailed(f"ONNX Runtime cannot run it: {type(exc).__name__}: {first_line(exc)}") from None
     info = info.model_copy(update={"parity": figures})
@@ -162,46 +165,16 @@ def attempt(estimator: Any, n_features: int, task: str, rows: GateRows, dtype: I
     return Converted(graph, info, rtol=tolerance.rtol, atol=tolerance.rtol * (figures.scale or 1.0))
 
 
-def dtypes(estimator: Any) -> tuple[InputDtype, InputDtype]:
-    """The input dtypes to try, in order: float64 first (scikit-learn's own precision), except for decision trees
-    and their ensembles (forests, classic gradient boosting), which scikit-learn itself evaluates on float32
-    input. A float64 graph of those (RandomForestClassifier loads as one) compares the unrounded input with
-    the trees' float thresholds and takes other branches than scikit-learn near them: probabilities 0.01-0.05
-    apart on real rows that drawn reference rows did not hit (tests/zoo.py random-forest-classifier)."""
-    steps = getattr(estimator, "steps", None)
-    final = steps[-1][1] if steps else estimator
-    parts = np.ravel(getattr(final, "estimators_", [final]))
-    if len(parts) and all(isinstance(part, BaseDecisionTree) for part in parts):
-        return ("float32", "float64")
-    return ("float64", "float32")
-
-
-def needs_eval_data(estimator: Any) -> str | None:
-    """Why rows drawn at random cannot prove this estimator's graph (``auto`` then wants EVAL_CSV), or None.
-
-    HistGradientBoosting compares float64 inputs with float64 bin thresholds; its ONNX graph (float32 only,
-    ai.onnx.ml opset 3) rounds both, so a real value just above a threshold (0.34 vs 0.33999999999999997)
-    can take the other branch: 2 of 89 held-out diabetes rows came out 3 % off while drawn rows agreed.
-    Only real rows near the thresholds show it, which drawn rows almost never are."""
-    steps = getattr(estimator, "steps", None)
-    final = steps[-1][1] if steps else estimator
-    if type(final).__name__ in {"HistGradientBoostingRegressor", "HistGradientBoostingClassifier"}:
-        return (
-            f"{type(final).__name__} compares float64 inputs with float64 bin thresholds, its graph in float32: "
-            "only real rows can prove they agree; give EVAL_CSV=... EVAL_TARGET=... (or RUNTIME=onnx)"
-        )
-    return None
-
-
 def convert(estimator: Any, n_features: int, task: str, has_probabilities: bool, rows: GateRows,
             tolerance: Tolerance) -> Converted:  # fmt: skip
-    """The first dtype (``dtypes``) that converts and passes the gate; ConversionFailed with both reasons."""
+    """The first precision (``onnx_precision.precisions``) that converts and passes the gate; ConversionFailed
+    with every precision's reason."""
     reasons = []
-    for dtype in dtypes(estimator):
+    for precision in onnx_precision.precisions(estimator):
         try:
-            return attempt(estimator, n_features, task, rows, dtype, tolerance, has_probabilities)
+            return attempt(estimator, n_features, task, rows, precision, tolerance, has_probabilities)
         except ConversionFailed as exc:
-            reasons.append(f"{dtype}: {exc}")
+            reasons.append(f"{precision.name}: {exc}")
     raise ConversionFailed("; ".join(reasons))
 
 

@@ -45,18 +45,13 @@ from predictor.runtime_sklearn import VERSIONS as SKLEARN_VERSIONS
 from predictor.runtime_sklearn import make_single_process
 from tools import convert_onnx
 from tools.convert_onnx import Tolerance
+from tools.gate_rows import ProvingRows, ReferenceRows, drawn_rows, evenly_spaced, proving_rows
 from tools.model_layer import requirements_name, unshipped
 from tools.pickle_imports import modules_referenced
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "layers" / "model" / "model"
 ARTIFACT = ARTIFACTS["sklearn"]
 ONNX_ARTIFACT = ARTIFACTS["onnx"]
-REFERENCE_ROWS = 32  # rows whose outputs the bundle stores and the function reproduces at cold start
-REFERENCE_VALUES = 20_000  # at most this many stored numbers: keeps manifest.json small for wide models
-
-FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
-# Where reference rows come from when there is no data: (rows, a sentence for the manifest).
-ReferenceRows = tuple[FloatMatrix, str]
 
 
 class PackagingError(RuntimeError):
@@ -211,53 +206,14 @@ def task_of(estimator: Any) -> Literal["regression", "classification"]:
     return task
 
 
-def evenly_spaced(rows: FloatMatrix, source: str) -> ReferenceRows:
-    """Up to the reference budget of ``rows``, spread evenly over the table (deterministic)."""
-    count = min(len(rows), max(1, min(REFERENCE_ROWS, REFERENCE_VALUES // rows.shape[1])))
-    picked = np.unique(np.linspace(0, len(rows) - 1, count).round().astype(int))
-    return rows[picked], f"{source}: {len(picked)} of {len(rows)} rows, evenly spaced"
-
-
-def recorded_ranges(estimator: Any, n_features: int) -> tuple[FloatMatrix, FloatMatrix, str] | None:
-    """Per-feature [low, high] of the training data as far as the fitted estimator records it."""
-    steps = getattr(estimator, "steps", None)
-    first = steps[0][1] if steps else estimator
-    if getattr(first, "data_min_", None) is not None and getattr(first, "data_max_", None) is not None:
-        return np.asarray(first.data_min_), np.asarray(first.data_max_), f"{type(first).__name__} data_min_..data_max_"
-    if getattr(first, "mean_", None) is not None and getattr(first, "scale_", None) is not None:
-        mean, scale = np.asarray(first.mean_), np.asarray(first.scale_)
-        return mean - 2 * scale, mean + 2 * scale, f"{type(first).__name__} mean_ +- 2 scale_"
-    final = steps[-1][1] if steps else estimator
-    trees = [t.tree_ for t in np.ravel(getattr(final, "estimators_", [final])) if hasattr(t, "tree_")]
-    if not trees:
-        return None
-    low, high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
-    for tree in trees:
-        split = tree.feature >= 0  # leaves have feature -2
-        np.minimum.at(low, tree.feature[split], tree.threshold[split])
-        np.maximum.at(high, tree.feature[split], tree.threshold[split])
-    unused = ~np.isfinite(low)
-    low[unused], high[unused] = -1.0, 1.0
-    pad = np.where(high > low, 0.1 * (high - low), np.maximum(0.5 * np.abs(low), 1e-3))  # one threshold: straddle it
-    return low - pad, high + pad, f"{type(final).__name__} split thresholds, padded 10 %"
-
-
-def drawn_rows(estimator: Any, n_features: int) -> ReferenceRows:
-    """Rows drawn uniformly within the training range the estimator records (else [-1, 1])."""
-    ranges = recorded_ranges(estimator, n_features)
-    if ranges is None:
-        print("package_model: the training range is unknown: reference rows are drawn in [-1, 1] "
-              "(EVAL_CSV=... gives rows from real data)", file=sys.stderr)  # fmt: skip
-        ranges = (np.full(n_features, -1.0), np.full(n_features, 1.0), "training range unknown: [-1, 1]")
-    low, high, where = ranges
-    count = max(1, min(REFERENCE_ROWS, REFERENCE_VALUES // n_features))
-    rows = np.random.default_rng(0).uniform(low, high, size=(count, n_features))
-    return rows, f"drawn uniformly within the training range ({where})"
-
-
-def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: ReferenceRows) -> Reference:
-    """The estimator's outputs for the rows, as the manifest stores them (rows rounded to 6 digits)."""
-    x = np.array([[float(f"{v:.6g}") for v in row] for row in rows[0]], dtype=np.float64)
+def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: ProvingRows) -> Reference:
+    """The estimator's outputs for the reference rows (rounded to 6 digits) and the stored threshold probes
+    (exact), as the manifest stores them."""
+    rounded = np.array([[float(f"{v:.6g}") for v in row] for row in rows.base[0]], dtype=np.float64)
+    x = np.vstack([rounded, rows.stored_probes])
+    source = rows.base[1]
+    if rows.probes is not None:
+        source += f"; then {len(rows.stored_probes):,} of the parity gate's {rows.probes.summary}"
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         predictions = np.asarray(estimator.predict(x))
@@ -267,7 +223,7 @@ def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: Ref
                 raise PackagingError(f"{describe(estimator)} predicts no finite number for any reference row")
             x, predictions = x[finite], predictions[finite]
         probabilities = to_jsonable(estimator.predict_proba(x)) if has_probabilities else None
-    return Reference(source=rows[1], rows=x.tolist(), predictions=to_jsonable(predictions), probabilities=probabilities)
+    return Reference(source=source, rows=x.tolist(), predictions=to_jsonable(predictions), probabilities=probabilities)
 
 
 def trained_at() -> str:
@@ -304,11 +260,10 @@ def check_takes_float_arrays(estimator: Any, n_features: int) -> None:
         ) from None
 
 
-def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: ModelCard) -> dict[str, Any]:
+def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: ModelCard,
+                    rows: ProvingRows) -> dict[str, Any]:  # fmt: skip
     """Every manifest field that does not depend on the artifact's bytes."""
     has_probabilities = task == "classification" and hasattr(estimator, "predict_proba")
-    known = card.eval_rows
-    rows = evenly_spaced(*known) if known is not None else drawn_rows(estimator, len(feature_names))
     return {
         "format": MANIFEST_FORMAT,
         "name": card.name,
@@ -336,20 +291,27 @@ class RuntimeChoice:
     summary: str
 
 
-def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard) -> RuntimeChoice:
+def gate_rows(fields: dict[str, Any], card: ModelCard, rows: ProvingRows) -> convert_onnx.GateRows:
+    """The reference rows (with the stored probes), the probes not stored, and the eval data."""
+    reference: Reference = fields["reference"]
+    parts = [(np.asarray(reference.rows, dtype=np.float64), "the reference rows")]
+    if len(unstored := rows.unstored_probes):
+        parts.append((unstored, "the threshold probes the manifest does not store"))
+    if card.eval_rows is not None:
+        parts.append(card.eval_rows)
+    return convert_onnx.GateRows(parts, rows.probes, fields["feature_names"])
+
+
+def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows: ProvingRows) -> RuntimeChoice:
     """ONNX when asked (or ``auto``) and the conversion passes the parity gate; else scikit-learn, saying why."""
     if card.runtime == "sklearn":
         return sklearn_runtime(estimator, "RUNTIME=sklearn")
-    reference: Reference = fields["reference"]
-    parts = [(np.asarray(reference.rows, dtype=np.float64), "the reference rows")]
-    if card.eval_rows is not None:
-        parts.append(card.eval_rows)
-    elif card.runtime == "auto" and (unproven := convert_onnx.needs_eval_data(estimator)) is not None:
-        return fall_back(estimator, unproven)
+    if card.eval_rows is None and card.runtime == "auto" and rows.unprovable is not None:
+        return fall_back(estimator, rows.unprovable)
     try:
         converted = convert_onnx.convert(
             estimator, len(fields["feature_names"]), fields["task"], fields["has_probabilities"],
-            convert_onnx.GateRows(parts), card.tolerance,
+            gate_rows(fields, card, rows), card.tolerance,
         )  # fmt: skip
     except convert_onnx.ConversionFailed as exc:
         if card.runtime == "onnx":
@@ -357,13 +319,14 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard) -> R
                 f"RUNTIME=onnx: {describe(estimator)} cannot be served by ONNX Runtime: {exc}"
             ) from None
         return fall_back(estimator, str(exc))
+    reference: Reference = fields["reference"]
     tolerance = reference.model_copy(update={"rtol": converted.rtol, "atol": converted.atol})
     update = {
         "runtime": "onnx",
         "artifact": ONNX_ARTIFACT,
         "onnxruntime_version": ONNX_VERSIONS["onnxruntime_version"],  # the version the function checks
         "onnx": converted.info,
-        "runtime_choice": f"{card.runtime}: ONNX Runtime passed the parity gate ({converted.info.input_dtype})",
+        "runtime_choice": f"{card.runtime}: ONNX Runtime passed the parity gate ({precision_words(converted.info)})",
         "reference": tolerance,
     }
 
@@ -417,7 +380,16 @@ def gate_summary(info: OnnxModel) -> str:
             if figures.max_probability_error is not None
             else ""
         )
-    return f"runtime onnx ({info.input_dtype} input; parity gate on {figures.rows} rows: {agreement})"
+    probed = ""
+    if figures.splits_probed is not None:
+        probed = f", either side of {figures.splits_probed:,} of {figures.splits_total:,} split thresholds among them"
+    return f"runtime onnx ({precision_words(info)}; parity gate on {figures.rows:,} rows{probed}: {agreement})"
+
+
+def precision_words(info: OnnxModel) -> str:
+    """ "float64 input", and where the graph casts to float32 when it does."""
+    cast = f", cast to float32 before {info.cast_to_float32_before}" if info.cast_to_float32_before else ""
+    return f"{info.input_dtype} input{cast}"
 
 
 def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard) -> Manifest:
@@ -425,8 +397,11 @@ def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard
     task = task_of(estimator)
     make_single_process(estimator)
     check_takes_float_arrays(estimator, len(feature_names))
-    fields = manifest_fields(estimator, task, feature_names, card)
-    choice = choose_runtime(estimator, fields, card)
+    known = card.eval_rows
+    base = evenly_spaced(*known) if known is not None else drawn_rows(estimator, len(feature_names))
+    rows = proving_rows(estimator, base)
+    fields = manifest_fields(estimator, task, feature_names, card, rows)
+    choice = choose_runtime(estimator, fields, card, rows)
     fields.update(choice.fields)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=out.parent))

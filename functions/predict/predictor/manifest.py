@@ -53,6 +53,8 @@ class Parity(BaseModel):
     max_relative_error: float | None = None  # regression: max |onnx - sklearn| / (|sklearn| + scale)
     scale: float | None = None  # regression: mean |sklearn prediction| over the compared rows
     labels_identical: bool | None = None  # classification
+    splits_total: int | None = None  # tree models: the split thresholds of the trees ...
+    splits_probed: int | None = None  # ... how many were probed (two rows each, among ``rows``)
     max_probability_error: float | None = None  # classification: max |onnx - sklearn| of a probability
 
 
@@ -62,7 +64,11 @@ class OnnxModel(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     input_name: str = Field(min_length=1)
-    input_dtype: Literal["float64", "float32"]  # float32 where the converter cannot take float64 (tree ensembles)
+    input_dtype: Literal["float64", "float32"]  # float32 only as a last resort, when no float64 graph passed
+    # Each step of the graph and the dtype it computes in, as the estimator does (tools/onnx_precision.py);
+    # the graph casts to float32 before the named step (scikit-learn's decision trees and their ensembles).
+    step_dtypes: dict[str, Literal["float64", "float32"]] | None = None
+    cast_to_float32_before: str | None = None
     label_output: str | None = None  # classification: the label output's name
     probabilities_output: str | None = None  # classification with probabilities
     prediction_output: str | None = None  # regression

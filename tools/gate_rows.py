@@ -1,0 +1,120 @@
+"""The rows a bundle is proven on: its reference rows (stored in the manifest, reproduced at every cold start)
+and the parity gate's rows.
+
+- Reference rows: up to 32 rows of the eval data (``EVAL_CSV``, evenly spaced), else drawn uniformly within the
+  training range the fitted estimator records; stored rounded to 6 significant digits (they are also the
+  /docs examples).
+- For a tree model, the threshold probes (tools/tree_probes.py): two rows either side of each sampled split,
+  stored exactly (a rounded probe is no longer next to its threshold) as far as the manifest's budget allows,
+  all of them compared by the gate.
+- For a tree model whose preprocessing cannot be inverted, no probes: ``unprovable`` says why, and ``auto``
+  wants real rows (EVAL_CSV) before it serves ONNX.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tools import tree_probes
+from tools.tree_probes import Probes
+
+REFERENCE_ROWS = 32  # rows whose outputs the bundle stores and the function reproduces at cold start
+REFERENCE_VALUES = 20_000  # at most this many stored numbers: keeps manifest.json small for wide models
+
+FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
+# Where reference rows come from when there is no data: (rows, a sentence for the manifest).
+ReferenceRows = tuple[FloatMatrix, str]
+
+
+def evenly_spaced(rows: FloatMatrix, source: str) -> ReferenceRows:
+    """Up to the reference budget of ``rows``, spread evenly over the table (deterministic)."""
+    count = min(len(rows), max(1, min(REFERENCE_ROWS, REFERENCE_VALUES // rows.shape[1])))
+    picked = np.unique(np.linspace(0, len(rows) - 1, count).round().astype(int))
+    return rows[picked], f"{source}: {len(picked)} of {len(rows)} rows, evenly spaced"
+
+
+def recorded_ranges(estimator: Any, n_features: int) -> tuple[FloatMatrix, FloatMatrix, str] | None:
+    """Per-feature [low, high] of the training data as far as the fitted estimator records it."""
+    steps = getattr(estimator, "steps", None)
+    first = steps[0][1] if steps else estimator
+    if getattr(first, "data_min_", None) is not None and getattr(first, "data_max_", None) is not None:
+        return np.asarray(first.data_min_), np.asarray(first.data_max_), f"{type(first).__name__} data_min_..data_max_"
+    if getattr(first, "mean_", None) is not None and getattr(first, "scale_", None) is not None:
+        mean, scale = np.asarray(first.mean_), np.asarray(first.scale_)
+        return mean - 2 * scale, mean + 2 * scale, f"{type(first).__name__} mean_ +- 2 scale_"
+    final = steps[-1][1] if steps else estimator
+    trees = [t.tree_ for t in np.ravel(getattr(final, "estimators_", [final])) if hasattr(t, "tree_")]
+    if not trees:
+        return None
+    low, high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
+    for tree in trees:
+        split = tree.feature >= 0  # leaves have feature -2
+        np.minimum.at(low, tree.feature[split], tree.threshold[split])
+        np.maximum.at(high, tree.feature[split], tree.threshold[split])
+    unused = ~np.isfinite(low)
+    low[unused], high[unused] = -1.0, 1.0
+    pad = np.where(high > low, 0.1 * (high - low), np.maximum(0.5 * np.abs(low), 1e-3))  # one threshold: straddle it
+    return low - pad, high + pad, f"{type(final).__name__} split thresholds, padded 10 %"
+
+
+def drawn_rows(estimator: Any, n_features: int) -> ReferenceRows:
+    """Rows drawn uniformly within the training range the estimator records (else [-1, 1])."""
+    ranges = recorded_ranges(estimator, n_features)
+    if ranges is None:
+        print("package_model: the training range is unknown: reference rows are drawn in [-1, 1] "
+              "(EVAL_CSV=... gives rows from real data)", file=sys.stderr)  # fmt: skip
+        ranges = (np.full(n_features, -1.0), np.full(n_features, 1.0), "training range unknown: [-1, 1]")
+    low, high, where = ranges
+    count = max(1, min(REFERENCE_ROWS, REFERENCE_VALUES // n_features))
+    rows = np.random.default_rng(0).uniform(low, high, size=(count, n_features))
+    return rows, f"drawn uniformly within the training range ({where})"
+
+
+@dataclass(frozen=True)
+class ProvingRows:
+    """The reference rows, the threshold probes (``stored`` of them in the manifest), or why there are none."""
+
+    base: ReferenceRows
+    probes: Probes | None = None
+    stored: np.ndarray | None = None  # indices of the probe rows the manifest stores
+    unprovable: str | None = None  # a tree model whose preprocessing cannot be inverted: why
+
+    @property
+    def stored_probes(self) -> FloatMatrix:
+        if self.probes is None or self.stored is None:
+            return np.empty((0, self.base[0].shape[1]))
+        return np.asarray(self.probes.rows[self.stored], dtype=np.float64)
+
+    @property
+    def unstored_probes(self) -> FloatMatrix:
+        if self.probes is None or self.stored is None:
+            return np.empty((0, self.base[0].shape[1]))
+        return np.delete(self.probes.rows, self.stored, axis=0)
+
+
+def stored_pairs(probes: Probes, budget_rows: int) -> np.ndarray:
+    """Indices of the probe rows to store: whole pairs, evenly spread over the splits, within the budget."""
+    pairs = len(probes.splits)
+    keep = min(pairs, max(0, budget_rows // 2))
+    chosen = np.unique(np.linspace(0, pairs - 1, keep).round().astype(int)) if keep else np.empty(0, dtype=int)
+    return np.sort(np.concatenate([2 * chosen, 2 * chosen + 1]))
+
+
+def proving_rows(estimator: Any, base: ReferenceRows) -> ProvingRows:
+    """The reference rows and, for a tree model, its threshold probes."""
+    try:
+        probes = tree_probes.probe_rows(estimator, base[0])
+    except tree_probes.Uninvertible as exc:
+        return ProvingRows(base, unprovable=(
+            f"the trees' split thresholds cannot be probed through the preprocessing ({exc}): only real rows can "
+            "prove the graph; give EVAL_CSV=... EVAL_TARGET=... (or RUNTIME=onnx)"
+        ))  # fmt: skip
+    if probes is None:
+        return ProvingRows(base)
+    width = base[0].shape[1]
+    budget_rows = max(0, REFERENCE_VALUES // width - len(base[0]))
+    return ProvingRows(base, probes, stored_pairs(probes, budget_rows))

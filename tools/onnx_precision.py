@@ -1,0 +1,156 @@
+"""Where an ONNX graph computes in float64 and where in float32: exactly where the estimator itself does.
+
+A served answer is the model's own only if every comparison with a split threshold sees the number
+scikit-learn sees. scikit-learn's decision trees, forests, extra trees and classic gradient boosting run
+the whole pipeline before them in float64 and cast to float32 only at the tree ensemble's input
+(``check_array(dtype=np.float32)`` inside ``predict``); HistGradientBoosting compares float64 inputs with
+float64 thresholds. A graph that scales in float32 (``FloatTensorType`` input) rounds every scaled value
+before the cast, and rows next to a threshold take the other branch: answers 1e-3 apart on real rows.
+
+So the graphs built here take float64 input and compute:
+
+- ``cast``: the preprocessing in float64, then a ``Cast`` to float32 before the tree ensemble, as
+  scikit-learn does (skl2onnx's ``CastTransformer`` inserted as a step; skl2onnx already adjusts each
+  float32 threshold so that ``float32(x) <= threshold`` branches as scikit-learn's float64 threshold does);
+- ``float64``: float64 throughout; for HistGradientBoosting the tree operator's thresholds are the
+  estimator's own float64 values (``nodes_values_as_tensor``, ai.onnx.ml opset 3: skl2onnx writes them as
+  float32), its scores cast back to float64 (ONNX Runtime's tree operators give float32 scores);
+- ``float32``: float32 input throughout: the last resort, as before, which the parity gate must prove.
+
+The packager tries them in order (``precisions``); the manifest records which one served
+(``onnx.step_dtypes``, ``onnx.cast_to_float32_before``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.tree import BaseDecisionTree
+
+InputDtype = Literal["float64", "float32"]
+TARGET_OPSET = {"": 21, "ai.onnx.ml": 3}  # what skl2onnx 1.20 converts to and onnxruntime 1.32 runs
+INPUT_NAME = "input"
+CAST_STEP = "cast_to_float32"
+HIST_GRADIENT_BOOSTING = {"HistGradientBoostingRegressor", "HistGradientBoostingClassifier"}
+TREE_OPERATORS = {"TreeEnsembleRegressor": 0, "TreeEnsembleClassifier": 1}  # op type -> index of its score output
+
+
+@dataclass(frozen=True)
+class Precision:
+    """One way to build the graph: its input dtype and where it casts to float32."""
+
+    name: Literal["cast", "float64", "float32"]
+    input_dtype: InputDtype
+    cast_before_final: bool = False  # a Cast to float32 between the preprocessing and the final estimator
+    float64_thresholds: bool = False  # HistGradientBoosting: the tree operator's thresholds in float64
+
+
+CAST = Precision("cast", "float64", cast_before_final=True)
+FLOAT64 = Precision("float64", "float64")
+FLOAT64_TREES = Precision("float64", "float64", float64_thresholds=True)
+FLOAT32 = Precision("float32", "float32")
+
+
+def split_pipeline(estimator: Any) -> tuple[list[tuple[str, Any]], str, Any]:
+    """(the steps before the final estimator, the final step's name, the final estimator)."""
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        name, final = steps[-1]
+        return list(steps[:-1]), name, final
+    return [], type(estimator).__name__.lower(), estimator
+
+
+def casts_to_float32(final: Any) -> bool:
+    """scikit-learn's decision trees and the ensembles made only of them (forests, extra trees, classic gradient
+    boosting, bagging of trees) cast their input to float32 before comparing it with a threshold."""
+    parts = np.ravel(getattr(final, "estimators_", [final]))
+    return bool(len(parts)) and all(isinstance(part, BaseDecisionTree) for part in parts)
+
+
+def is_hist_gradient_boosting(final: Any) -> bool:
+    return type(final).__name__ in HIST_GRADIENT_BOOSTING
+
+
+def precisions(estimator: Any) -> list[Precision]:
+    """The precisions to try, the estimator's own first."""
+    final = split_pipeline(estimator)[2]
+    if casts_to_float32(final):
+        return [CAST, FLOAT32]
+    if is_hist_gradient_boosting(final):
+        return [FLOAT64_TREES, FLOAT32]
+    return [FLOAT64, FLOAT32]
+
+
+def step_dtypes(estimator: Any, precision: Precision) -> dict[str, InputDtype]:
+    """Each step of the graph and the dtype it computes in (the manifest's ``onnx.step_dtypes``)."""
+    before, final_name, _ = split_pipeline(estimator)
+    dtypes: dict[str, InputDtype] = {name: precision.input_dtype for name, _ in before}
+    dtypes[final_name] = "float32" if precision.cast_before_final else precision.input_dtype
+    return dtypes
+
+
+def with_cast(estimator: Any, n_features: int) -> Any:
+    """The same fitted steps with skl2onnx's CastTransformer (float32) before the final estimator."""
+    from skl2onnx.sklapi import CastTransformer
+    from sklearn.pipeline import Pipeline
+
+    before, final_name, final = split_pipeline(estimator)
+    cast = CastTransformer(dtype=np.float32).fit(np.zeros((1, n_features)))
+    return Pipeline([*before, (CAST_STEP, cast), (final_name, final)])
+
+
+def convert(estimator: Any, n_features: int, task: str, precision: Precision) -> Any:
+    """skl2onnx's graph (an onnx ModelProto) of ``estimator`` in ``precision``."""
+    import skl2onnx
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    tensor = DoubleTensorType if precision.input_dtype == "float64" else FloatTensorType
+    model = with_cast(estimator, n_features) if precision.cast_before_final else estimator
+    final = split_pipeline(estimator)[2]
+    options = {id(final): {"zipmap": False}} if task == "classification" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = skl2onnx.convert_sklearn(
+            model,
+            initial_types=[(INPUT_NAME, tensor([None, n_features]))],
+            target_opset=TARGET_OPSET,
+            options=options,
+            name=type(estimator).__name__,  # else a random UUID: the same model would not give the same bytes
+        )
+    if precision.float64_thresholds:
+        use_float64_thresholds(graph, final)
+    return graph
+
+
+def use_float64_thresholds(graph: Any, final: Any) -> None:
+    """HistGradientBoosting's tree operators: the estimator's float64 thresholds instead of skl2onnx's float32
+    copies, and their float32 scores cast to float64 for the nodes after them. Tree ``t`` of the operator is
+    ``_predictors`` flattened (iteration-major, one tree per class within an iteration), as skl2onnx numbers it."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    trees = [tree for iteration in final._predictors for tree in iteration]
+    for node in [n for n in graph.graph.node if n.op_type in TREE_OPERATORS]:
+        attributes = {attribute.name: attribute for attribute in node.attribute}
+        modes = list(attributes["nodes_modes"].strings)
+        pairs = zip(attributes["nodes_treeids"].ints, attributes["nodes_nodeids"].ints, modes, strict=True)
+        exact = np.array(
+            [trees[t].nodes[n]["num_threshold"] if mode == b"BRANCH_LEQ" else 0.0 for t, n, mode in pairs],
+            dtype=np.float64,
+        )
+        written = np.asarray(attributes["nodes_values"].floats, dtype=np.float32)
+        if not np.array_equal(exact.astype(np.float32), written):
+            raise ValueError("the tree operator's nodes are not the estimator's in skl2onnx's order")
+        node.attribute.remove(attributes["nodes_values"])
+        node.attribute.append(helper.make_attribute("nodes_values_as_tensor", numpy_helper.from_array(exact)))
+        score = TREE_OPERATORS[node.op_type]
+        name = node.output[score]
+        node.output[score] = f"{name}_float32"
+        position = list(graph.graph.node).index(node)
+        cast = helper.make_node("Cast", [f"{name}_float32"], [name], to=TensorProto.DOUBLE)
+        graph.graph.node.insert(position + 1, cast)
+    for opset in graph.opset_import:
+        if opset.domain == "ai.onnx.ml":
+            opset.version = max(opset.version, 3)  # the *_as_tensor attributes are ai.onnx.ml opset 3's
