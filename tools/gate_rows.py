@@ -48,7 +48,7 @@ def recorded_ranges(estimator: Any, n_features: int) -> tuple[FloatMatrix, Float
         return mean - 2 * scale, mean + 2 * scale, f"{type(first).__name__} mean_ +- 2 scale_"
     final = steps[-1][1] if steps else estimator
     trees = [t.tree_ for t in np.ravel(getattr(final, "estimators_", [final])) if hasattr(t, "tree_")]
-    if not trees:
+    if not trees or first is not final:  # the trees' thresholds are in the preprocessing's output space
         return None
     low, high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
     for tree in trees:

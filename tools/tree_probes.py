@@ -158,8 +158,9 @@ def affine_columns(estimator: Any, center: np.ndarray, spread: np.ndarray, width
         return Affine(np.arange(n), np.zeros(n), np.ones(n), lambda rows: rows)
 
     def transform(rows: np.ndarray) -> np.ndarray:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), np.errstate(all="ignore"):  # NaN from log(-1) is judged below
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            warnings.simplefilter("ignore", RuntimeWarning)
             return np.asarray(pre.transform(rows), dtype=np.float64)
 
     steps = ", ".join(type(step).__name__ for _, step in pre.steps)
@@ -168,7 +169,7 @@ def affine_columns(estimator: Any, center: np.ndarray, spread: np.ndarray, width
     try:
         out = transform(points)
     except Exception as exc:  # noqa: BLE001 - any failure means it cannot be read as affine maps
-        raise Uninvertible(f"{steps}: {type(exc).__name__}") from None
+        raise Uninvertible(f"{steps} cannot transform rows off its training values: {type(exc).__name__}") from None
     if out.shape[1] != width:
         raise Uninvertible(f"{steps} gives {out.shape[1]} columns, the trees take {width}")
     base, once, twice = out[0], out[1 : n + 1] - out[0], out[n + 1 :] - out[0]

@@ -18,8 +18,10 @@ from sklearn.datasets import load_iris
 from sklearn.neighbors import KNeighborsClassifier
 
 from tests.conftest import ROOT, Handler, import_app, load_event, production_handler
-from tests.zoo import CASES, ZooModel, assert_answers_match, assert_not_reference_rows, package, write_csv
-from tools.convert_onnx import PARITY_PROBABILITY_ATOL, PARITY_RTOL
+from tests.zoo import CASES, ZooModel, assert_answers_match, assert_not_reference_rows, batches, package, write_csv
+from tools.convert_onnx import PARITY_PROBABILITY_ATOL, PARITY_RTOL, ConversionFailed, GateRows, Tolerance, attempt
+from tools.gate_rows import drawn_rows, proving_rows
+from tools.onnx_precision import FLOAT32
 
 NAMES = [case.name for case in CASES]
 ONNX = [case.name for case in CASES if case.runtime == "onnx"]
@@ -54,16 +56,26 @@ def test_auto_chooses_the_runtime(name: str, zoo: dict[str, ZooModel]) -> None:
 
 @pytest.mark.parametrize("name", ONNX)
 def test_onnx_bundles_record_dtype_gate_and_tolerance(name: str, zoo: dict[str, ZooModel]) -> None:
-    """The manifest says what was proven: the graph's input dtype, the rows the gate compared (the eval data
-    among them when given) and the figure it reached, and the tolerance the bundle is held to from then on."""
+    """The manifest says what was proven: the graph's input dtype and where it casts to float32, the rows the gate
+    compared (the threshold probes of a tree model and the eval data among them, when given) and the figure it
+    reached, and the tolerance the bundle is held to from then on."""
     model = zoo[name]
     manifest, onnx = model.manifest, model.manifest["onnx"]
-    assert onnx["input_dtype"] == model.case.dtype
+    assert (onnx["input_dtype"], onnx.get("cast_to_float32_before")) == (model.case.dtype, model.case.cast)
+    assert list(onnx["step_dtypes"].values())[-1] == ("float32" if model.case.cast else "float64")
     parity, reference = onnx["parity"], manifest["reference"]
     n_eval = len(model.eval_csv.read_text().splitlines()) - 1
-    assert parity["rows"] == len(reference["rows"]) + (n_eval if model.case.eval_csv else 0)
+    probed = parity.get("splits_probed")
+    unstored = 2 * probed - (len(reference["rows"]) - 32 if probed else 0) if probed else 0
+    assert parity["rows"] == len(reference["rows"]) + unstored + (n_eval if model.case.eval_csv else 0)
     assert any("eval.csv" in source for source in parity["sources"]) == model.case.eval_csv
-    assert f"runtime onnx ({model.case.dtype} input; parity gate on {parity['rows']} rows" in model.stdout
+    cast = f", cast to float32 before {model.case.cast}" if model.case.cast else ""
+    assert f"runtime onnx ({model.case.dtype} input{cast}; parity gate on {parity['rows']:,} rows" in model.stdout
+    is_tree = model.case.cast is not None or "hist-gradient-boosting" in name
+    assert (probed is not None) == is_tree
+    if is_tree:
+        assert 0 < probed <= parity["splits_total"]
+        assert f"either side of {probed:,} of {parity['splits_total']:,} split thresholds" in model.stdout
     if manifest["task"] == "regression":
         assert parity["max_relative_error"] <= PARITY_RTOL
         assert (reference["rtol"], reference["atol"]) == (PARITY_RTOL, pytest.approx(PARITY_RTOL * parity["scale"]))
@@ -95,8 +107,9 @@ def test_held_out_rows_are_answered_as_the_estimator_does(
     model, handler = zoo[name], zoo_handlers[name]
     assert_not_reference_rows(model)
     rows = model.held_out
-    batch = answer(model, handler, with_body("rest-predict-batch", {"instances": rows.tolist()}))
-    assert_answers_match(model, batch, rows)
+    for part in batches(rows):
+        batch = answer(model, handler, with_body("rest-predict-batch", {"instances": part.tolist()}))
+        assert_answers_match(model, batch, part)
 
     named = dict(zip(model.feature_names, rows[0].tolist(), strict=True))
     single = answer(model, handler, with_body("http-predict-single", {"features": named}))
@@ -161,3 +174,27 @@ def test_the_gate_catches_knn_ties_in_the_eval_data(tmp_path: Path) -> None:
     assert manifest["runtime"] == "sklearn"
     assert "parity gate: a probability differs by 0.2 > 1e-05" in manifest["runtime_choice"]
     assert "parity gate: a probability differs by 0.2 > 1e-05" in err
+
+
+def test_the_gate_refuses_the_all_float32_graph_of_a_scaler_and_forest(zoo: dict[str, ZooModel]) -> None:
+    """The graph served before the estimator's own precision: the scaler computed in float32. It passes on the
+    32 rows drawn within the training range, as it did then; the threshold probes refuse it, and the refusal
+    names the step where the answers part, a threshold the trees' inputs straddle, and what to do."""
+    model = zoo["scaler-random-forest"]
+    estimator, names = model.estimator, model.feature_names
+    drawn = drawn_rows(estimator, len(names))
+    passed = attempt(estimator, len(names), "regression", GateRows([drawn]), FLOAT32, Tolerance(), False)
+    assert passed.info.parity.max_relative_error is not None
+    assert passed.info.parity.max_relative_error <= PARITY_RTOL
+    probes = proving_rows(estimator, drawn).probes
+    assert probes is not None
+    with pytest.raises(ConversionFailed) as refused:
+        attempt(estimator, len(names), "regression", GateRows([(probes.rows, "probes")], probes, names), FLOAT32,
+                Tolerance(), False)  # fmt: skip
+    message = str(refused.value)
+    assert message.startswith("parity gate: relative error ")
+    assert "The answers part at step 'standardscaler' (StandardScaler, computed in float32 by the graph)" in message
+    assert "at split threshold " in message
+    assert "scikit-learn's " in message
+    assert "the graph's " in message
+    assert "RUNTIME=sklearn" in message

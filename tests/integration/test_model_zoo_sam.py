@@ -4,8 +4,8 @@ the bundle's tolerance.
 
 Nothing is built for the zoo: the session's `sam build` gives the template and the function, and each runtime's
 layer comes from ``model_layers`` (built once per runtime by the layer recipe). One build folder per runtime
-takes each zoo model in turn in its layer's model/ (what the recipe ships: manifest + artifact), and one batch
-event per model asks for all its held-out rows.
+takes each zoo model in turn in its layer's model/ (what the recipe ships: manifest + artifact), and batch
+event per 1,000 held-out rows of a model.
 
 SAM bakes a template's layers into an image tagged by the layers' logical ids alone (``ModelLayer``), rebuilt
 at each invoke: another `sam local invoke` of this project on the same engine (another test run) can retag it
@@ -27,7 +27,7 @@ import pytest
 from predictor.manifest import read_manifest
 from tests.conftest import load_event
 from tests.integration.conftest import ModelLayer, run_sam
-from tests.zoo import CASES, ZooModel, assert_answers_match
+from tests.zoo import CASES, ZooModel, assert_answers_match, batches
 from tools.model_layer import copy_bundle
 
 pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
@@ -72,13 +72,13 @@ def test_zoo_model_answers_in_the_lambda_image(
     manifest = read_manifest(model.bundle)
     layer = zoo_layers[manifest.runtime]
     copy_bundle(manifest, model.bundle, layer / "model")
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps({**load_event("rest-predict-batch"), "body": json.dumps({"instances": model.held_out.tolist()})})
-    )
-    response = invoke(layer.parent, lambda_image, event)
-    assert response["statusCode"] == 200, response["body"]
-    answer = json.loads(response["body"])
-    assert answer["model_version"] == manifest.version, "the container served another bundle than this model's"
-    assert response["headers"]["x-model-version"] == manifest.version
-    assert_answers_match(model, answer, model.held_out)
+    for part in batches(model.held_out):
+        event = tmp_path / "event.json"
+        body = json.dumps({"instances": part.tolist()})
+        event.write_text(json.dumps({**load_event("rest-predict-batch"), "body": body}))
+        response = invoke(layer.parent, lambda_image, event)
+        assert response["statusCode"] == 200, response["body"]
+        answer = json.loads(response["body"])
+        assert answer["model_version"] == manifest.version, "the container served another bundle than this model's"
+        assert response["headers"]["x-model-version"] == manifest.version
+        assert_answers_match(model, answer, part)
