@@ -38,6 +38,7 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncod
 from predictor.settings import DEFAULT_MAX_BATCH_ROWS
 from tests.utils import assert_labels_equal, assert_predictions_close
 from tools import package_model
+from tools.convert_onnx import PARITY_PROBABILITY_ATOL, PARITY_RTOL
 
 Data = tuple[np.ndarray, np.ndarray]
 
@@ -255,3 +256,67 @@ def assert_not_reference_rows(model: ZooModel) -> None:
     stored = {tuple(row) for row in model.manifest["reference"]["rows"]}
     rounded = {tuple(float(f"{v:.6g}") for v in row) for row in model.held_out}
     assert not stored & rounded, "a held-out row is a reference row"
+
+
+def disagreement(model: ZooModel, predictions: Any, probabilities: Any) -> tuple[int, str]:
+    """Held-out rows outside the parity gate's rule, and the worst figure, of answers against the estimator's."""
+    rows, estimator = model.held_out, model.estimator
+    if model.manifest["task"] == "regression":
+        want = estimator.predict(rows)
+        got = np.asarray(predictions, dtype=np.float64).reshape(want.shape)
+        relative = np.abs(got - want) / (np.abs(want) + np.mean(np.abs(want)))
+        return int((relative > PARITY_RTOL).sum()), f"{float(np.max(relative)):.2g} relative"
+    labels = np.asarray(predictions, dtype=object) == np.asarray(estimator.predict(rows), dtype=object)
+    gap = np.max(np.abs(np.asarray(probabilities, dtype=np.float64) - estimator.predict_proba(rows)), axis=1)
+    wrong = int((~labels | (gap > PARITY_PROBABILITY_ATOL)).sum())
+    return wrong, f"labels {int(labels.sum()):,}/{len(rows):,} identical, probabilities {float(np.max(gap)):.2g}"
+
+
+def float32_graph_rows_off(model: ZooModel) -> str:
+    """How many held-out rows the all-float32 graph (what tree models were served with before) answers outside
+    the gate's rule: '' for a model that is not a tree ensemble served by ONNX Runtime."""
+    from predictor.manifest import OnnxModel, Parity
+    from predictor.runtime_onnx import OnnxRuntimeModel
+    from tools.convert_onnx import to_onnx
+    from tools.onnx_precision import FLOAT32
+
+    manifest = model.manifest
+    if "parity" not in manifest.get("onnx", {}) or not manifest["onnx"]["parity"].get("splits_probed"):
+        return ""
+    graph, names = to_onnx(model.estimator, len(model.feature_names), manifest["task"], FLOAT32)
+    info = OnnxModel(input_name="input", input_dtype="float32", parity=Parity(rows=1, sources=["-"]), **names)
+    served = OnnxRuntimeModel(graph, info, manifest["task"], manifest["has_probabilities"]).predict(model.held_out)
+    return f"{disagreement(model, served.predictions, served.probabilities)[0]:,}"
+
+
+def table_row(model: ZooModel) -> str:
+    """One markdown row: the estimator, its runtime, where its graph casts, the probes, and the held-out rows
+    outside the gate's rule: served by the bundle's runtime, and by the all-float32 graph of before."""
+    from predictor.bundle import ModelBundle
+
+    manifest, case = model.manifest, model.case
+    served = ModelBundle.load(model.bundle).predict(model.held_out)
+    onnx = manifest.get("onnx") or {}
+    parity = onnx.get("parity", {})
+    probes = f"{parity['splits_probed']:,} of {parity['splits_total']:,}" if parity.get("splits_probed") else ""
+    cast = f"before `{onnx['cast_to_float32_before']}`" if onnx.get("cast_to_float32_before") else ""
+    cast = cast or ("none: float64" if onnx else "")
+    off, worst = disagreement(model, served.predictions, served.probabilities)
+    source = "EVAL_CSV" if case.eval_csv else "no EVAL_CSV"
+    return (
+        f"| {case.name} | {manifest['estimator']} | {source} | {manifest['runtime']} | {cast} | {probes} "
+        f"| {len(model.held_out):,} | {off} ({worst}) | {float32_graph_rows_off(model)} |"
+    )
+
+
+if __name__ == "__main__":  # python -m tests.zoo: the zoo's table for docs/model-bundle.md
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as where:
+        print("| case | estimator | packaged with | runtime | graph casts to float32 | splits probed | held-out rows "
+              "| rows outside the tolerance (worst) | all-float32 graph: rows outside |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|")
+        with contextlib.redirect_stderr(io.StringIO()):
+            built = build_zoo(Path(where))
+        for zoo_model in built.values():
+            print(table_row(zoo_model))

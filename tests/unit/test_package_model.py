@@ -14,6 +14,7 @@ import sklearn.base
 from fastapi.testclient import TestClient
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_diabetes, load_iris
+from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -97,13 +98,15 @@ def test_reference_rows_are_drawn_within_the_range_the_estimator_records(tmp_pat
     assert run("--estimator", est, "--out", str(tmp_path / "m")) == 0
     reference = json.loads((tmp_path / "m" / "manifest.json").read_text())["reference"]
     assert reference["source"].startswith("drawn uniformly within the training range (RandomForestRegressor split")
-    rows = np.array(reference["rows"])
-    assert rows.shape == (32, 10)
+    assert reference["source"].endswith("then 88 of the parity gate's 88 rows on both sides of 44 split thresholds")
+    every = np.array(reference["rows"])
+    assert every.shape == (32 + 88, 10)  # the drawn rows, then the threshold probes (tests/unit/test_tree_probes.py)
+    assert reference["predictions"] == forest.predict(every).tolist()
+    rows = every[:32]
     used = np.unique(np.concatenate([t.tree_.feature[t.tree_.feature >= 0] for t in forest.estimators_]))
     low, high = x.min(axis=0)[used], x.max(axis=0)[used]  # a feature no tree splits on can take any value
     assert (rows[:, used] >= low - 0.2 * (high - low)).all()
     assert (rows[:, used] <= high + 0.2 * (high - low)).all()
-    assert reference["predictions"] == forest.predict(rows).tolist()
 
 
 def test_reference_rows_without_any_known_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -281,17 +284,29 @@ def test_missing_estimator_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "estimator file not found" in capsys.readouterr().err
 
 
-def test_hist_gradient_boosting_without_eval_data_is_served_by_scikit_learn(
+def test_tree_models_without_eval_data_are_proven_by_threshold_probes_or_kept_on_scikit_learn(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Drawn rows cannot prove a HistGradientBoosting graph (float64 thresholds, float32 graph): auto wants
-    real rows; RUNTIME=onnx is the user's explicit choice and still runs the gate."""
+    """HistGradientBoosting alone: its float64 graph is proven without EVAL_CSV on rows either side of its
+    thresholds. Behind a PCA, which cannot be inverted to reach them, auto wants real rows and says so;
+    RUNTIME=onnx is the user's explicit choice and still runs the gate."""
     x, y = load_diabetes(return_X_y=True)
-    est = dump(HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(x, y), tmp_path / "hgb.joblib")
+    alone = dump(HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(x, y), tmp_path / "hgb.joblib")
+    assert run("--estimator", alone, "--out", str(tmp_path / "alone")) == 0
+    onnx = json.loads((tmp_path / "alone" / "manifest.json").read_text())["onnx"]
+    assert (onnx["input_dtype"], onnx["step_dtypes"]) == ("float64", {"histgradientboostingregressor": "float64"})
+    assert onnx["parity"]["splits_probed"] == onnx["parity"]["splits_total"] > 0
+
+    behind_pca = make_pipeline(PCA(5), HistGradientBoostingRegressor(max_iter=20, random_state=0)).fit(x, y)
+    est = dump(behind_pca, tmp_path / "pca-hgb.joblib")
     assert run("--estimator", est, "--out", str(tmp_path / "auto")) == 0
     manifest = json.loads((tmp_path / "auto" / "manifest.json").read_text())
     assert manifest["runtime"] == "sklearn"
-    assert "only real rows can prove they agree; give EVAL_CSV=" in manifest["runtime_choice"]
-    assert "is served by scikit-learn: auto: ONNX not used (HistGradientBoostingRegressor" in capsys.readouterr().err
+    assert (
+        "split thresholds cannot be probed through the preprocessing (PCA mixes or repeats columns"
+        in (manifest["runtime_choice"])
+    )
+    assert "only real rows can prove the graph; give EVAL_CSV=" in manifest["runtime_choice"]
+    assert "is served by scikit-learn: auto: ONNX not used (the trees' split thresholds" in capsys.readouterr().err
     assert run("--estimator", est, "--runtime", "onnx", "--out", str(tmp_path / "onnx")) == 0
     assert json.loads((tmp_path / "onnx" / "manifest.json").read_text())["runtime"] == "onnx"
