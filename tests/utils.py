@@ -18,17 +18,17 @@ import pytest
 from fastapi import FastAPI
 
 from predictor.api import create_app
-from predictor.bundle import ModelBundle, load_or_error
-from predictor.manifest import BundleError
+from predictor.model.bundle import ModelBundle, load_or_error
+from predictor.model.manifest import BundleError
+from predictor.model.reference import ATOL, RTOL, worst_numeric
 from predictor.observability import Telemetry
-from predictor.reference import ATOL, RTOL, worst_numeric
 from predictor.settings import Settings
 
 
 def assert_predictions_close(served: Any, expected: Any, bundle_dir: Path | None = None) -> None:
     """Predictions that crossed a process, an interpreter, a wheel build, an image (host vs the Lambda image)
     or a runtime (scikit-learn vs ONNX Runtime): equal within the bundle contract's one tolerance,
-    |served - expected| <= atol + rtol * |expected| (predictor/reference.py): the default RTOL and ATOL, or
+    |served - expected| <= atol + rtol * |expected| (predictor/model/reference.py): the default RTOL and ATOL, or
     the bundle's own (an ONNX bundle records its parity gate's). Answers computed by one runtime inside one
     process are compared exactly."""
     rtol, atol = tolerance_of(bundle_dir) if bundle_dir is not None else (RTOL, ATOL)
@@ -87,7 +87,7 @@ def make_app(model_dir: Path, telemetry: Telemetry | None = None, **settings: An
 
 
 def assert_offline_docs(html: str, root: str = "") -> None:
-    """``html`` is the offline Swagger UI page (predictor/docs.py) served under the prefix ``root``: its
+    """``html`` is the offline Swagger UI page (predictor/web/docs.py) served under the prefix ``root``: its
     OpenAPI document and assets are the function's own (``root`` + path), the favicon is inline, and it
     names no outside host at all."""
     assert f"url: '{root}/openapi.json'" in html

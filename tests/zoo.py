@@ -275,8 +275,8 @@ def disagreement(model: ZooModel, predictions: Any, probabilities: Any) -> tuple
 def float32_graph_rows_off(model: ZooModel) -> str:
     """How many held-out rows the all-float32 graph (what tree models were served with before) answers outside
     the gate's rule: '' for a model that is not a tree ensemble served by ONNX Runtime."""
-    from predictor.manifest import OnnxModel, Parity
-    from predictor.runtime_onnx import OnnxRuntimeModel
+    from predictor.model.manifest import OnnxModel, Parity
+    from predictor.model.onnx_runtime import OnnxRuntimeModel
     from tools.convert_onnx import to_onnx
     from tools.onnx_precision import FLOAT32
 
@@ -292,7 +292,7 @@ def float32_graph_rows_off(model: ZooModel) -> str:
 def table_row(model: ZooModel) -> str:
     """One markdown row: the estimator, its runtime, where its graph casts, the probes, and the held-out rows
     outside the gate's rule: served by the bundle's runtime, and by the all-float32 graph of before."""
-    from predictor.bundle import ModelBundle
+    from predictor.model.bundle import ModelBundle
 
     manifest, case = model.manifest, model.case
     served = ModelBundle.load(model.bundle).predict(model.held_out)

@@ -5,7 +5,7 @@
 1. skl2onnx converts the estimator in the estimator's own precision (tools/onnx_precision.py: float64
    input, float64 preprocessing, a cast to float32 exactly where scikit-learn's trees cast; float32 input
    throughout only as a last resort);
-2. ONNX Runtime, in the very class the function serves with (predictor/runtime_onnx.py), loads it;
+2. ONNX Runtime, in the very class the function serves with (predictor/model/onnx_runtime.py), loads it;
 3. the parity gate passes on the bundle's reference rows, on rows either side of the trees' split
    thresholds (tools/tree_probes.py) and on the eval data (``EVAL_CSV``, or the default model's held-out split):
    - regression: ``|onnx - sklearn| <= rtol x (|sklearn| + scale)`` for every output, where ``scale``
@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from predictor.manifest import BundleError, OnnxModel, Parity
-from predictor.outputs import FloatMatrix, to_jsonable
-from predictor.reference import RTOL
-from predictor.runtime_onnx import OnnxRuntimeModel
+from predictor.model.manifest import BundleError, OnnxModel, Parity
+from predictor.model.onnx_runtime import OnnxRuntimeModel
+from predictor.model.reference import RTOL
+from predictor.model.runtime import FloatMatrix, to_jsonable
 from tools import onnx_precision, parity_report
 from tools.onnx_precision import INPUT_NAME, Precision
 from tools.tree_probes import Probes

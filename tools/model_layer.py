@@ -1,6 +1,6 @@
 """The model layer (template.yaml's ModelLayer): which ML runtime a bundle gets, and the layer that ships it.
 
-The bundle's manifest says which runtime serves it (predictor/manifest.py: ``"sklearn"`` or ``"onnx"``);
+The bundle's manifest says which runtime serves it (predictor/model/manifest.py: ``"sklearn"`` or ``"onnx"``);
 ``RUNTIME_LAYERS`` below is the one place that maps it to what the layer ships. The layer build
 (layers/model/Makefile, run by ``sam build``), ``make build``'s size report and ``model-ops publish-model``
 all read it:
@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from predictor.manifest import MANIFEST_FILE, BundleError, Manifest, Runtime, check_versions, verified_artifact
+from predictor.model.manifest import MANIFEST_FILE, BundleError, Manifest, Runtime, check_versions, verified_artifact
 from tools.lambda_build import BuildError, build, canonical, exit_status, installed, read_pins
 from tools.lambda_platform import UNZIPPED_LIMIT, unzipped_size
 

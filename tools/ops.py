@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from predictor.manifest import Manifest, manifest_dict
+from predictor.model.manifest import Manifest, manifest_dict
 from tools.lambda_build import BuildError
 from tools.lambda_platform import ARCHITECTURE, RUNTIME, UNZIPPED_LIMIT
 from tools.model_layer import bundle_files, check_bundle, check_layer_python

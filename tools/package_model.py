@@ -36,13 +36,21 @@ from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.exceptions import InconsistentVersionWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from predictor.bundle import ModelBundle
-from predictor.manifest import ARTIFACTS, MANIFEST_FILE, MANIFEST_FORMAT, BundleError, Manifest, OnnxModel, sha256_of
-from predictor.outputs import to_jsonable
-from predictor.reference import Reference
-from predictor.runtime_onnx import VERSIONS as ONNX_VERSIONS
-from predictor.runtime_sklearn import VERSIONS as SKLEARN_VERSIONS
-from predictor.runtime_sklearn import make_single_process
+from predictor.model.bundle import ModelBundle
+from predictor.model.manifest import (
+    ARTIFACTS,
+    MANIFEST_FILE,
+    MANIFEST_FORMAT,
+    BundleError,
+    Manifest,
+    OnnxModel,
+    sha256_of,
+)
+from predictor.model.onnx_runtime import VERSIONS as ONNX_VERSIONS
+from predictor.model.reference import Reference
+from predictor.model.runtime import to_jsonable
+from predictor.model.sklearn_runtime import VERSIONS as SKLEARN_VERSIONS
+from predictor.model.sklearn_runtime import make_single_process
 from tools import convert_onnx
 from tools.convert_onnx import Tolerance
 from tools.gate_rows import ProvingRows, ReferenceRows, drawn_rows, evenly_spaced, proving_rows

@@ -18,8 +18,9 @@ from mangum import Mangum
 from mangum.protocols import HTTPCycle
 
 from predictor.api import create_app
-from predictor.bundle import load_or_error
-from predictor.events import internal_error, malformed_event, read_event
+from predictor.events.answers import internal_error, malformed_event
+from predictor.events.read import read_event
+from predictor.model.bundle import load_or_error
 from predictor.observability import logger, metrics
 from predictor.settings import Settings
 

@@ -18,7 +18,7 @@ import pytest
 import tritonclient.http as triton
 from sklearn.datasets import load_diabetes, load_iris
 
-from predictor.open_inference import SERVER
+from predictor.protocols.open_inference import SERVER
 from tests.conftest import ROOT, Handler, import_app, production_handler
 from tests.utils import (
     FakeLambdaContext,

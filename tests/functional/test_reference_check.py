@@ -53,7 +53,7 @@ def test_the_check_and_a_refusal_are_logged_as_json(
     import_app(tmp_path / "absent")
     lines = [json.loads(line) for line in function_log.getvalue().splitlines()]
     assert lines[0]["message"].startswith("reference predictions reproduced: 32 rows in ")
-    assert (lines[0]["level"], lines[0]["name"]) == ("INFO", "predictor.bundle")
+    assert (lines[0]["level"], lines[0]["name"]) == ("INFO", "predictor.model.bundle")
     assert lines[-1]["message"] == f"model bundle refused: model directory not found: {tmp_path / 'absent'}"
     assert lines[-1]["level"] == "ERROR"
 

@@ -21,7 +21,7 @@ import httpx2
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from predictor.manifest import Runtime, read_manifest
+from predictor.model.manifest import Runtime, read_manifest
 from tests.conftest import ROOT
 from tests.utils import free_port, served_by
 from tools import sam_local

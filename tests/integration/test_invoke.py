@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from predictor.manifest import read_manifest
+from predictor.model.manifest import read_manifest
 from tests.conftest import ROOT
 from tests.integration.conftest import SAM, ModelLayer, sam_env
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from predictor.manifest import read_manifest
+from predictor.model.manifest import read_manifest
 from tests.conftest import load_event
 from tests.integration.conftest import ModelLayer, run_sam
 from tests.zoo import CASES, ZooModel, assert_answers_match, batches

@@ -13,8 +13,8 @@ from typing import get_args
 
 import pytest
 
-from predictor.bundle import ModelBundle
-from predictor.manifest import Runtime, read_manifest
+from predictor.model.bundle import ModelBundle
+from predictor.model.manifest import Runtime, read_manifest
 from tests.conftest import load_event
 from tests.integration.conftest import ModelLayer, run_sam
 from tests.utils import assert_predictions_close

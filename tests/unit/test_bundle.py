@@ -15,10 +15,10 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from predictor.bundle import ModelBundle
-from predictor.manifest import Manifest
-from predictor.runtime_sklearn import VERSIONS as RUNTIME_VERSIONS
-from predictor.runtime_sklearn import make_single_process
+from predictor.model.bundle import ModelBundle
+from predictor.model.manifest import Manifest
+from predictor.model.sklearn_runtime import VERSIONS as RUNTIME_VERSIONS
+from predictor.model.sklearn_runtime import make_single_process
 from tests.conftest import package
 from tests.utils import assert_predictions_close, refusal, rewrite_manifest
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from predictor.errors import RequestError
-from predictor.features import parse_request, to_matrix
+from predictor.rows import parse_request, to_matrix
+from predictor.web.errors import RequestError
 
 NAMES = ["a", "b", "c"]
 

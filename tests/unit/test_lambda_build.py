@@ -13,7 +13,7 @@ from typing import get_args
 
 import pytest
 
-from predictor.manifest import RUNTIME_LIBRARIES, Runtime, read_manifest
+from predictor.model.manifest import RUNTIME_LIBRARIES, Runtime, read_manifest
 from tests.conftest import ROOT
 from tests.utils import rewrite_manifest
 from tools import ops

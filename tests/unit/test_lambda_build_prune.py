@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from predictor.manifest import read_manifest
+from predictor.model.manifest import read_manifest
 from tests.conftest import EVENTS, load_event
 from tools.model_layer import RUNTIME_LAYERS
 

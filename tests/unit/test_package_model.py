@@ -124,7 +124,7 @@ def test_wide_models_store_fewer_reference_rows(tmp_path: Path) -> None:
     assert len(json.loads((tmp_path / "m" / "manifest.json").read_text())["reference"]["rows"]) == 10
 
 
-# The function ignores this warning from import on (predictor/bundle.py); pytest's "error" filter, set anew
+# The function ignores this warning from import on (predictor/model/bundle.py); pytest's "error" filter, set anew
 # for each test, would otherwise win over that.
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names:UserWarning")
 def test_pipeline_fitted_on_a_dataframe_packages_and_serves(tmp_path: Path) -> None:

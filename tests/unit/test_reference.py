@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from predictor.bundle import ModelBundle
-from predictor.reference import ATOL, RTOL, Reference, compare, worst_numeric
+from predictor.model.bundle import ModelBundle
+from predictor.model.reference import ATOL, RTOL, Reference, compare, worst_numeric
 from tests.utils import refusal, rewrite_manifest
 
 

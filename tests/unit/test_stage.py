@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from predictor.stage import stage_prefix
+from predictor.events.stage import stage_prefix
 
 
 def rest(path: str, requested: str) -> dict[str, Any]:

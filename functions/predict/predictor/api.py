@@ -6,17 +6,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
-from predictor.bundle import LoadedBundle
-from predictor.docs import router as docs_router
-from predictor.errors import add_error_handlers
-from predictor.middleware import MODEL_VERSION_HEADER, ObserveResponses
+from predictor.events.stage import StageRootPath
+from predictor.model.bundle import LoadedBundle
 from predictor.observability import EmfTelemetry, PrometheusTelemetry, Telemetry
-from predictor.open_inference import router as open_inference_router
-from predictor.openapi_examples import add_model_examples
-from predictor.routes import router
+from predictor.protocols.open_inference import router as open_inference_router
+from predictor.protocols.tf_serving import router as tf_serving_router
+from predictor.routes.predict import router
 from predictor.settings import Settings
-from predictor.stage import StageRootPath
-from predictor.tf_serving import router as tf_serving_router
+from predictor.web.docs import router as docs_router
+from predictor.web.errors import add_error_handlers
+from predictor.web.middleware import MODEL_VERSION_HEADER, ObserveResponses
+from predictor.web.openapi_examples import add_model_examples
 
 
 def local_telemetry(version: str | None) -> Telemetry:
@@ -45,7 +45,7 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
         title="Serverless model inference",
         summary=f"{manifest.name} {manifest.version} ({manifest.task})" if manifest else "no model loaded",
         version=version or "unavailable",
-        docs_url=None,  # /docs is served offline by predictor/docs.py (no CDN)
+        docs_url=None,  # /docs is served offline by predictor/web/docs.py (no CDN)
         redoc_url=None,  # and /redoc not at all: Redoc loads its logo from a CDN
     )
     app.state.settings = settings

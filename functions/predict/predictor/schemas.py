@@ -31,7 +31,7 @@ Row = Annotated[
 class PredictRequest(BaseModel):
     """Give exactly one of ``features`` (one row) or ``instances`` (a batch of rows)."""
 
-    # Its examples are the served model's own (predictor/openapi_examples.py).
+    # Its examples are the served model's own (predictor/web/openapi_examples.py).
     model_config = ConfigDict(extra="forbid", strict=True)
 
     features: Row | None = Field(default=None, description="One row: n numbers, or {feature_name: number}.")

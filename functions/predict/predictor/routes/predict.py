@@ -2,72 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from predictor.bundle import ModelBundle, Prediction
-from predictor.errors import RequestError
-from predictor.features import parse_request, to_matrix
-from predictor.manifest import manifest_dict
-from predictor.outputs import FloatMatrix
+from predictor.model.bundle import ModelBundle
+from predictor.model.manifest import manifest_dict
+from predictor.pipeline import BundleDep, check_time_left, get_bundle, get_settings, predict_rows, read_body
+from predictor.rows import parse_request, to_matrix
 from predictor.schemas import BatchPrediction, ErrorResponse, Health, PredictRequest, SinglePrediction
-from predictor.settings import Settings
 
 router = APIRouter()
-
-# Dependencies are `async def` too: FastAPI runs plain `def` ones in a thread pool, a hop per call.
-
-
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
-async def get_bundle(request: Request) -> ModelBundle:
-    bundle: ModelBundle | None = request.app.state.bundle
-    if bundle is None:
-        raise HTTPException(status_code=503, detail=f"model not loaded: {request.app.state.bundle_error}")
-    return bundle
-
-
-BundleDep = Annotated[ModelBundle, Depends(get_bundle)]
-
-
-def check_time_left(request: Request, minimum_ms: int) -> None:
-    """On Lambda, refuse (503, retryable) a request that the invocation's timeout would cut off."""
-    context = request.scope.get("aws.context")
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining) and remaining() < minimum_ms:
-        raise HTTPException(
-            status_code=503,
-            detail=f"not enough time left in this invocation ({remaining()} ms < MIN_TIME_LEFT_MS={minimum_ms}); retry",
-        )
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to be over ``limit`` bytes."""
-    too_large = RequestError(413, f"request body over {limit:,} bytes (MAX_BODY_BYTES); split the batch")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def predict_rows(request: Request, bundle: ModelBundle, rows: FloatMatrix) -> Prediction:
-    """The one prediction path of every route (/predict and the standard protocols): the bundle's
-    ``predict`` on a float64 (n, n_features) matrix, timed and counted in the telemetry."""
-    start = time.perf_counter()
-    result = bundle.predict(rows)
-    request.app.state.telemetry.prediction(len(rows), time.perf_counter() - start)
-    return result
 
 
 def _error(description: str, detail: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The bundle's contract, shared by the function, the packager, the layer build and the operator CLI:
 ``manifest.json``'s schema, the artifact's sha256, the libraries whose exact versions are part of the
-contract and their check, and the reference predictions (predictor/reference.py). Nothing here imports
+contract and their check, and the reference predictions (predictor/model/reference.py). Nothing here imports
 the ML libraries or the web framework: the build tools read a manifest without loading a model.
 """
 
@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from predictor.reference import Reference
+from predictor.model.reference import Reference
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 3  # 2: reference predictions (``reference``); 3: the runtime that serves (``runtime``, ``onnx``)

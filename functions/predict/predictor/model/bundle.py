@@ -1,11 +1,11 @@
 """The model bundle: ``manifest.json`` + the artifact its runtime serves, verified before a byte of it is used.
 
-The manifest's ``runtime`` says which: ``model.joblib`` served by scikit-learn (predictor/runtime_sklearn.py)
-or ``model.onnx`` served by ONNX Runtime (predictor/runtime_onnx.py). Both sit behind ``ModelBundle.predict``
+The manifest's ``runtime`` says which: ``model.joblib`` served by scikit-learn (predictor/model/sklearn_runtime.py)
+or ``model.onnx`` served by ONNX Runtime (predictor/model/onnx_runtime.py). Both sit behind ``ModelBundle.predict``
 with the same checks, answers, errors and headers; only the chosen runtime's module is ever imported.
 
 Loading order (each step refuses the bundle with a message naming what is wrong; steps 1-4 are the
-contract's own checks in predictor/manifest.py, which the build tools run too):
+contract's own checks in predictor/model/manifest.py, which the build tools run too):
 1. the directory exists ("model directory not found: ...");
 2. ``manifest.json`` parses and has every required field ("manifest invalid: ...");
 3. the artifact's sha256 equals the manifest's ("sha256 mismatch: ..."): unpickling is code
@@ -17,7 +17,7 @@ contract's own checks in predictor/manifest.py, which the build tools run too):
    pools); or an InferenceSession whose input dtype, width and outputs are the manifest's;
 6. the model, predicting through the same path as ``/predict``, reproduces the manifest's reference
    outputs within the bundle's tolerance ("reference predictions not reproduced: ..."): the answers
-   are the ones the model was packaged with, on this CPU and these wheel builds (predictor/reference.py).
+   are the ones the model was packaged with, on this CPU and these wheel builds (predictor/model/reference.py).
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ from typing import Any
 
 import numpy as np
 
-from predictor.errors import PredictionError
-from predictor.manifest import BundleError, Manifest, check_versions, verified_artifact
-from predictor.outputs import FloatMatrix, Model, RawOutputs, to_jsonable
-from predictor.reference import compare
+from predictor.model.manifest import BundleError, Manifest, check_versions, verified_artifact
+from predictor.model.reference import compare
+from predictor.model.runtime import FloatMatrix, Model, RawOutputs, to_jsonable
+from predictor.web.errors import PredictionError
 
 logger = logging.getLogger(__name__)
 
 RUNTIME_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
-RUNTIME_MODULES = {"sklearn": "predictor.runtime_sklearn", "onnx": "predictor.runtime_onnx"}
+RUNTIME_MODULES = {"sklearn": "predictor.model.sklearn_runtime", "onnx": "predictor.model.onnx_runtime"}
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from predictor.errors import RequestError
-from predictor.outputs import FloatMatrix
+from predictor.model.runtime import FloatMatrix
 from predictor.schemas import PredictRequest
+from predictor.web.errors import RequestError
 
 MAX_LISTED_ERRORS = 5
 

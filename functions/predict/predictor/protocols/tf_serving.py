@@ -17,11 +17,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
-from predictor.errors import RequestError
-from predictor.features import rows_to_matrix
-from predictor.manifest import Manifest
-from predictor.outputs import FloatMatrix
-from predictor.protocols import (
+from predictor.model.manifest import Manifest
+from predictor.model.runtime import FloatMatrix
+from predictor.pipeline import check_time_left, predict_rows, read_body
+from predictor.protocols.served_model import (
     ERRORS,
     INPUT_NAME,
     TensorSpec,
@@ -35,9 +34,10 @@ from predictor.protocols import (
     validation_detail,
     versioned,
 )
-from predictor.routes import check_time_left, predict_rows, read_body
+from predictor.rows import rows_to_matrix
 from predictor.schemas import Number, Row
 from predictor.settings import Settings
+from predictor.web.errors import RequestError
 
 router = APIRouter(prefix="/v1/models", tags=["TensorFlow Serving REST (KServe v1)"])
 

@@ -1,5 +1,5 @@
-"""What the two standard protocols share (predictor/open_inference.py: KServe v2 / Triton / MLServer;
-predictor/tf_serving.py: TensorFlow Serving / KServe v1): the served model looked up by name and version,
+"""What the two standard protocols share (predictor/protocols/open_inference.py: KServe v2 / Triton / MLServer;
+predictor/protocols/tf_serving.py: TensorFlow Serving / KServe v1): the served model looked up by name and version,
 JSON bodies parsed into pydantic models with a 400 that names the field, and the model's tensors.
 
 The model's name is the manifest's ``name`` and its one version the manifest's ``version``. It has one
@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from predictor.bundle import ModelBundle, Prediction
-from predictor.errors import RequestError
-from predictor.features import location
-from predictor.manifest import Manifest
+from predictor.model.bundle import ModelBundle, Prediction
+from predictor.model.manifest import Manifest
+from predictor.rows import location
 from predictor.schemas import ProtocolErrorResponse
+from predictor.web.errors import RequestError
 
 INPUT_NAME = "features"
 MAX_LISTED_ERRORS = 5

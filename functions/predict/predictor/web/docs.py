@@ -5,7 +5,7 @@ behind a proxy, or on a private API Gateway endpoint. The assets here come from 
 ``fastapi-offline`` (Swagger UI 5.32, which renders OpenAPI 3.1, and a favicon), pinned in
 requirements.txt; only its files are used, found without importing it. They are read when asked for, not
 at import (cold start). Every URL in the page carries the ASGI ``root_path`` (the stage prefix,
-predictor/stage.py), so it works behind ``/prod`` as on ``sam local`` and uvicorn.
+predictor/events/stage.py), so it works behind ``/prod`` as on ``sam local`` and uvicorn.
 
 ``/redoc`` is not served: Redoc 2 (also in the package) loads its logo from cdn.redoc.ly, an outside
 request; the function's build drops its bundle (functions/predict/Makefile).

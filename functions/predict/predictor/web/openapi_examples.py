@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from predictor.manifest import Manifest
-from predictor.protocols import INPUT_NAME
+from predictor.model.manifest import Manifest
+from predictor.protocols.served_model import INPUT_NAME
 
 ONE, TWO = slice(0, 1), slice(0, 2)
 # Features: a wider model has one example, one row for /predict (20,000 features: /openapi.json 0.2 MB, not 1.9).

@@ -16,12 +16,12 @@ import scipy
 import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
-from predictor.manifest import BundleError, Manifest
-from predictor.outputs import FloatMatrix, RawOutputs, to_jsonable
+from predictor.model.manifest import BundleError, Manifest
+from predictor.model.runtime import FloatMatrix, RawOutputs, to_jsonable
 
 logger = logging.getLogger(__name__)
 
-# The runtime's side of the version check (the manifest's side: predictor/manifest.py RUNTIME_LIBRARIES).
+# The runtime's side of the version check (the manifest's side: predictor/model/manifest.py RUNTIME_LIBRARIES).
 VERSIONS: dict[str, str] = {
     "sklearn_version": sklearn.__version__,
     "numpy_version": np.__version__,

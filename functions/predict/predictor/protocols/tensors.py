@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field, TypeAdapter, ValidationError
 
-from predictor.errors import RequestError
-from predictor.features import location
-from predictor.outputs import FloatMatrix
+from predictor.model.runtime import FloatMatrix
+from predictor.rows import location
+from predictor.web.errors import RequestError
 
 INFERENCE_HEADER = "Inference-Header-Content-Length"
 # The datatypes an input may have, as numpy little-endian dtypes (BOOL, BYTES, BF16: refused).

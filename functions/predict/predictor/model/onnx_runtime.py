@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from predictor.manifest import BundleError, Manifest, OnnxModel
-from predictor.outputs import FloatMatrix, RawOutputs
+from predictor.model.manifest import BundleError, Manifest, OnnxModel
+from predictor.model.runtime import FloatMatrix, RawOutputs
 
-# The runtime's side of the version check (the manifest's side: predictor/manifest.py RUNTIME_LIBRARIES).
+# The runtime's side of the version check (the manifest's side: predictor/model/manifest.py RUNTIME_LIBRARIES).
 VERSIONS: dict[str, str] = {
     "onnxruntime_version": ort.__version__,
     "numpy_version": np.__version__,

@@ -1,8 +1,8 @@
 """Open Inference Protocol v2 (KServe v2, Triton, MLServer REST) beside /predict, with Triton's binary
-tensor data extension as ``tritonclient.http`` uses it by default (predictor/tensors.py).
+tensor data extension as ``tritonclient.http`` uses it by default (predictor/protocols/tensors.py).
 
 Same bundle, limits, telemetry and headers as /predict; the prediction is ``routes.predict_rows``. Errors
-are ``{"error": ...}`` (predictor/errors.py): 400 for a wrong tensor name, shape or datatype, 404 for an
+are ``{"error": ...}`` (predictor/web/errors.py): 400 for a wrong tensor name, shape or datatype, 404 for an
 unknown model or version, 413 for too many rows or bytes, 503 when the bundle was refused.
 """
 
@@ -16,10 +16,10 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from predictor.errors import RequestError
-from predictor.features import check_row_count
-from predictor.manifest import Manifest
-from predictor.open_inference_schemas import (
+from predictor.model.manifest import Manifest
+from predictor.model.runtime import FloatMatrix
+from predictor.pipeline import check_time_left, predict_rows, read_body
+from predictor.protocols.open_inference_schemas import (
     InferRequest,
     InferResponse,
     Liveness,
@@ -28,8 +28,7 @@ from predictor.open_inference_schemas import (
     RequestInput,
     ServerMetadata,
 )
-from predictor.outputs import FloatMatrix
-from predictor.protocols import (
+from predictor.protocols.served_model import (
     ERRORS,
     INPUT_NAME,
     TensorSpec,
@@ -41,9 +40,7 @@ from predictor.protocols import (
     served_model,
     versioned,
 )
-from predictor.routes import check_time_left, predict_rows, read_body
-from predictor.settings import Settings
-from predictor.tensors import (
+from predictor.protocols.tensors import (
     INFERENCE_HEADER,
     BinaryData,
     check_datatype,
@@ -52,6 +49,9 @@ from predictor.tensors import (
     output_bytes,
     split_body,
 )
+from predictor.rows import check_row_count
+from predictor.settings import Settings
+from predictor.web.errors import RequestError
 
 router = APIRouter(prefix="/v2", tags=["Open Inference Protocol v2 (KServe v2, Triton)"])
 

@@ -1,0 +1,70 @@
+"""The one prediction pipeline, shared by every router (/predict, the Open Inference Protocol, TF Serving):
+the served bundle (or the 503 that says why there is none), the time the invocation has left, the body read
+within its limit, and the bundle's ``predict`` on a float64 (n, n_features) matrix, timed and counted.
+
+A router parses its own body into rows (predictor/rows.py, predictor/protocols/tensors.py) and shapes its own
+answer; everything between the two happens here, once. Routers import this module, never each other.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from predictor.model.bundle import ModelBundle, Prediction
+from predictor.model.runtime import FloatMatrix
+from predictor.settings import Settings
+from predictor.web.errors import RequestError
+
+# Dependencies are `async def` too: FastAPI runs plain `def` ones in a thread pool, a hop per call.
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def get_bundle(request: Request) -> ModelBundle:
+    bundle: ModelBundle | None = request.app.state.bundle
+    if bundle is None:
+        raise HTTPException(status_code=503, detail=f"model not loaded: {request.app.state.bundle_error}")
+    return bundle
+
+
+BundleDep = Annotated[ModelBundle, Depends(get_bundle)]
+
+
+def check_time_left(request: Request, minimum_ms: int) -> None:
+    """On Lambda, refuse (503, retryable) a request that the invocation's timeout would cut off."""
+    context = request.scope.get("aws.context")
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining) and remaining() < minimum_ms:
+        raise HTTPException(
+            status_code=503,
+            detail=f"not enough time left in this invocation ({remaining()} ms < MIN_TIME_LEFT_MS={minimum_ms}); retry",
+        )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to be over ``limit`` bytes."""
+    too_large = RequestError(413, f"request body over {limit:,} bytes (MAX_BODY_BYTES); split the batch")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def predict_rows(request: Request, bundle: ModelBundle, rows: FloatMatrix) -> Prediction:
+    """The one prediction path of every route (/predict and the standard protocols): the bundle's
+    ``predict`` on a float64 (n, n_features) matrix, timed and counted in the telemetry."""
+    start = time.perf_counter()
+    result = bundle.predict(rows)
+    request.app.state.telemetry.prediction(len(rows), time.perf_counter() - start)
+    return result
