@@ -78,26 +78,26 @@ $(AUDIT_VENV)/.stamp: requirements-audit.txt
 	touch $@
 
 audit: $(AUDIT_VENV)/.stamp
-	tools/audit
+	tools/deploy/audit
 
 # The engine is started (and a headless Chromium installed) here so the sam local tests run; without them
 # they skip (and fail under CI=true).
 test: venv $(BUNDLE)/manifest.json lint typecheck audit
-	-tools/docker-engine
-	-tools/browser
+	-tools/build/docker-engine
+	-tools/build/browser
 	$(BIN)/pytest
 
 validate: $(SAM_VENV)/.stamp
 	$(SAM) validate --lint
 
-# The layer gets the ML runtime the bundle's manifest names (tools/model_layer.py); then the unzipped sizes and the
+# The layer gets the ML runtime the bundle's manifest names (tools/build/model_layer.py); then the unzipped sizes and the
 # room left for a model under Lambda's limit.
 build: venv $(BUNDLE)/manifest.json
 	PYTHON=$(abspath $(BIN)/python) $(SAM) build
-	$(BIN)/python -m tools.model_layer sizes .aws-sam/build
+	$(BIN)/python -m tools.build.model_layer sizes .aws-sam/build
 
 engine:
-	tools/docker-engine
+	tools/build/docker-engine
 
 image: engine $(VENV)/.stamp
 	$(BIN)/lambda-image
@@ -105,7 +105,7 @@ image: engine $(VENV)/.stamp
 dev: $(VENV)/.stamp $(BUNDLE)/manifest.json
 	cd functions/predict && MODEL_DIR=$(abspath $(BUNDLE)) $(abspath $(BIN)/uvicorn) app:app --host 127.0.0.1 --port $(PORT)
 
-# sam local through sam-local (tools/sam_local.py): Ctrl-C or SIGTERM (make passes its own on) stops SAM as Ctrl-C does
+# sam local through sam-local (tools/local/sam_local.py): Ctrl-C or SIGTERM (make passes its own on) stops SAM as Ctrl-C does
 # and removes any Lambda container it left running.
 SAM_LOCAL = $(BIN)/sam-local --sam $(SAM) --
 # sam build's output (its "Commands you can use next" included) goes here, and is shown only when it fails.
@@ -113,7 +113,7 @@ BUILD_LOG := .aws-sam/build.log
 
 # sam local start-api in the python3.13 Lambda image; without a Docker engine, the same app under uvicorn.
 local: venv $(BUNDLE)/manifest.json
-	@if tools/docker-engine; then \
+	@if tools/build/docker-engine; then \
 		image=$$($(BIN)/lambda-image) || exit 1; \
 		echo "make local: sam build (its output: $(BUILD_LOG))"; mkdir -p $(dir $(BUILD_LOG)); \
 		PYTHON=$(abspath $(BIN)/python) $(SAM) build >$(BUILD_LOG) 2>&1 || { cat $(BUILD_LOG); exit 1; }; \
@@ -124,13 +124,13 @@ local: venv $(BUNDLE)/manifest.json
 		exec $(MAKE) --no-print-directory dev; \
 	fi
 
-# make invoke EVENT=rest-predict-batch: one events/ file through sam local invoke (tools/invoke.py: the body fitted
+# make invoke EVENT=rest-predict-batch: one events/ file through sam local invoke (tools/local/invoke.py: the body fitted
 # to the bundle's features, exit status 1 when the function answers 4xx/5xx). It builds into a folder of its own:
 # a `sam build` into .aws-sam/build would make a running `make local` drop its warm container.
 EVENT ?= rest-predict-single
 INVOKE_DIR := .aws-sam/invoke
 invoke: venv $(BUNDLE)/manifest.json
-	@tools/docker-engine
+	@tools/build/docker-engine
 	@image=$$($(BIN)/lambda-image) || exit 1; mkdir -p $(INVOKE_DIR); \
 		PYTHON=$(abspath $(BIN)/python) $(SAM) build --build-dir $(INVOKE_DIR)/build >$(INVOKE_DIR)/build.log 2>&1 \
 			|| { cat $(INVOKE_DIR)/build.log; exit 1; }; \
@@ -156,15 +156,15 @@ bench: venv $(BUNDLE)/manifest.json
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
 		|| { echo "make bench: needs wrk (apt-get install wrk / brew install wrk)"; exit 1; }
 	rm -rf $(BENCH_DIR)/sam-build
-	-tools/docker-engine && $(BIN)/lambda-image >/dev/null && \
+	-tools/build/docker-engine && $(BIN)/lambda-image >/dev/null && \
 		PYTHON=$(abspath $(BIN)/python) $(SAM) build --build-dir $(BENCH_DIR)/sam-build >/dev/null
 	$(BIN)/bench --work-dir $(BENCH_DIR)
 
 # ONNX Runtime vs scikit-learn alone (issue 11): the default model and a 100-tree forest in both runtimes; prints the
 # table and PASS/MISS per target (make bench writes the same section into docs/benchmarks.md).
 bench-runtimes: venv
-	-tools/docker-engine && $(BIN)/lambda-image >/dev/null
-	$(BIN)/python -m tools.bench_runtimes --work-dir $(BENCH_DIR)/runtimes
+	-tools/build/docker-engine && $(BIN)/lambda-image >/dev/null
+	$(BIN)/python -m bench.runtimes --work-dir $(BENCH_DIR)/runtimes
 
 bench-cold: build image
 	$(BIN)/bench-cold-start

@@ -28,7 +28,7 @@ IRIS_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 from predictor.observability import logger  # noqa: E402
 from tests.utils import FakeLambdaContext  # noqa: E402
 from tests.zoo import ZooModel, build_zoo  # noqa: E402
-from tools import package_model  # noqa: E402
+from tools.model import package_model  # noqa: E402
 
 
 def load_event(name: str) -> dict[str, Any]:

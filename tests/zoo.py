@@ -37,8 +37,8 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncod
 
 from predictor.settings import DEFAULT_MAX_BATCH_ROWS
 from tests.utils import assert_labels_equal, assert_predictions_close
-from tools import package_model
-from tools.convert_onnx import PARITY_PROBABILITY_ATOL, PARITY_RTOL
+from tools.model import package_model
+from tools.model.convert_onnx import PARITY_PROBABILITY_ATOL, PARITY_RTOL
 
 Data = tuple[np.ndarray, np.ndarray]
 
@@ -277,8 +277,8 @@ def float32_graph_rows_off(model: ZooModel) -> str:
     the gate's rule: '' for a model that is not a tree ensemble served by ONNX Runtime."""
     from predictor.model.manifest import OnnxModel, Parity
     from predictor.model.onnx_runtime import OnnxRuntimeModel
-    from tools.convert_onnx import to_onnx
-    from tools.onnx_precision import FLOAT32
+    from tools.model.convert_onnx import to_onnx
+    from tools.model.onnx_precision import FLOAT32
 
     manifest = model.manifest
     if "parity" not in manifest.get("onnx", {}) or not manifest["onnx"]["parity"].get("splits_probed"):

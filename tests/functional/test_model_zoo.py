@@ -19,9 +19,16 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from tests.conftest import ROOT, Handler, import_app, load_event, production_handler
 from tests.zoo import CASES, ZooModel, assert_answers_match, assert_not_reference_rows, batches, package, write_csv
-from tools.convert_onnx import PARITY_PROBABILITY_ATOL, PARITY_RTOL, ConversionFailed, GateRows, Tolerance, attempt
-from tools.gate_rows import drawn_rows, proving_rows
-from tools.onnx_precision import FLOAT32
+from tools.model.convert_onnx import (
+    PARITY_PROBABILITY_ATOL,
+    PARITY_RTOL,
+    ConversionFailed,
+    GateRows,
+    Tolerance,
+    attempt,
+)
+from tools.model.gate_rows import drawn_rows, proving_rows
+from tools.model.onnx_precision import FLOAT32
 
 NAMES = [case.name for case in CASES]
 ONNX = [case.name for case in CASES if case.runtime == "onnx"]

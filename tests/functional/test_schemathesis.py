@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from tests.utils import make_app
-from tools import package_model
+from tools.model import package_model
 
 # schemathesis parametrizes at import; its fixture loader does not work with pytest 9, so the app
 # (over the default model, packaged by the project's own packager) is built here.

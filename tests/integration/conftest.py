@@ -24,7 +24,7 @@ from cfnlint.decode import cfn_yaml
 from predictor.model.manifest import Runtime, read_manifest
 from tests.conftest import ROOT
 from tests.utils import free_port, served_by
-from tools import sam_local
+from tools.local import sam_local
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 BUNDLE = ROOT / "layers" / "model" / "model"
@@ -132,7 +132,9 @@ def docker_engine() -> None:
 
 @pytest.fixture(scope="session")
 def lambda_image(docker_engine: None) -> str:
-    result = subprocess.run([sys.executable, "-m", "tools.lambda_image"], capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.build.lambda_image"], capture_output=True, text=True, timeout=900
+    )
     if result.returncode != 0:
         unavailable(f"no python3.13 Lambda image: {result.stderr.strip()[-500:]}")
     sys.stderr.write(result.stderr)

@@ -1,5 +1,5 @@
 """`make local` stopped with SIGTERM, as a process manager, a CI runner or `timeout` stops it, leaves no Lambda
-container running: SIGTERM to make alone (make passes it on to tools/sam_local.py), and to the whole group.
+container running: SIGTERM to make alone (make passes it on to tools/local/sam_local.py), and to the whole group.
 
 Each case runs `make local` as a new user does, `sam build` into the repository's .aws-sam included (about
 30 s here), waits for /health, sends one /predict so a warm container surely exists, then stops it.
@@ -147,7 +147,7 @@ def test_wrapper_removes_only_what_sam_left(lambda_image: str, tmp_path: Path) -
     fake.write_text(FAKE_SAM)
     fake.chmod(0o755)
     older = start_container(lambda_image)  # there before the wrapper starts: must survive
-    wrapper = [sys.executable, "-m", "tools.sam_local", "--sam", str(fake), "--"]
+    wrapper = [sys.executable, "-m", "tools.local.sam_local", "--sam", str(fake), "--"]
     proc = subprocess.Popen([*wrapper, lambda_image, str(cidfile)], cwd=ROOT, start_new_session=True)
     try:
         deadline = time.monotonic() + 300

@@ -1,4 +1,4 @@
-"""tools/client.py against the app served by uvicorn on loopback: load mode, errors, retries."""
+"""tools/operate/client.py against the app served by uvicorn on loopback: load mode, errors, retries."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.conftest import serve
 from tests.utils import free_port
-from tools import client
+from tools.operate import client
 
 
 @pytest.fixture(scope="module")

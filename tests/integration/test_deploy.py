@@ -13,7 +13,8 @@ import pytest
 
 from tests.integration.conftest import ModelLayer
 from tests.utils import served_by
-from tools import deploy_rehearsal, ops, samconfig
+from tools.deploy import deploy_rehearsal, samconfig
+from tools.operate import ops
 
 pytestmark = [pytest.mark.build, pytest.mark.sam]
 

@@ -1,5 +1,5 @@
 """/docs in a real browser, with no outside network: headless Chromium (Debian's `chromium` and
-`chromium-driver`, put there by tools/browser) opens Swagger UI through `sam local start-api`, sees the
+`chromium-driver`, put there by tools/build/browser) opens Swagger UI through `sam local start-api`, sees the
 operations, runs POST /predict with "Try it out" / "Execute" on the body the page offers (the served
 model's own example), and reads the answer off the page.
 
@@ -49,7 +49,7 @@ CHROMIUM_FLAGS = [
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if chromium is None or driver is None:
-        unavailable("no chromium and chromedriver on PATH (tools/browser installs them on Debian as root)")
+        unavailable("no chromium and chromedriver on PATH (tools/build/browser installs them on Debian as root)")
     assert chromium is not None
     assert driver is not None
     options = webdriver.ChromeOptions()

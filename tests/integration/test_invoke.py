@@ -1,5 +1,5 @@
-"""`make invoke`'s command (tools/invoke.py) through `sam local invoke` with a user's model in the layer: the sample
-events are fitted to its features, and the exit status is the function's answer (1 on a 4xx)."""
+"""`make invoke`'s command (tools/local/invoke.py) through `sam local invoke` with a user's model in the layer: the
+sample events are fitted to its features, and the exit status is the function's answer (1 on a 4xx)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def iris_build(
 
 def sam_invoke(build: Path, image: str, manifest: Path, event: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tools.invoke", "--sam", str(SAM), "--image", image, "--template",
+        [sys.executable, "-m", "tools.local.invoke", "--sam", str(SAM), "--image", image, "--template",
          str(build / "template.yaml"), "--manifest", str(manifest), str(ROOT / "events" / f"{event}.json")],
         cwd=ROOT, env=sam_env(), capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -72,7 +72,7 @@ def test_a_finished_invoke_removes_no_container_of_others(lambda_image: str, tmp
     fake, cidfile = tmp_path / "sam", tmp_path / "cid"
     fake.write_text(OTHER_SAM)
     fake.chmod(0o755)
-    wrapper = [sys.executable, "-m", "tools.sam_local", "--sam", str(fake), "--", lambda_image, str(cidfile)]
+    wrapper = [sys.executable, "-m", "tools.local.sam_local", "--sam", str(fake), "--", lambda_image, str(cidfile)]
     try:
         assert subprocess.run(wrapper, cwd=ROOT, timeout=300).returncode == 0
         cid = cidfile.read_text().strip()

@@ -28,7 +28,7 @@ from predictor.model.manifest import read_manifest
 from tests.conftest import load_event
 from tests.integration.conftest import ModelLayer, run_sam
 from tests.zoo import CASES, ZooModel, assert_answers_match, batches
-from tools.model_layer import copy_bundle
+from tools.build.model_layer import copy_bundle
 
 pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
 

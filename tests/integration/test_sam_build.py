@@ -18,9 +18,9 @@ from predictor.model.manifest import Runtime, read_manifest
 from tests.conftest import load_event
 from tests.integration.conftest import ModelLayer, run_sam
 from tests.utils import assert_predictions_close
-from tools.lambda_build import find_python313, image_with_python313, installed, read_pins
-from tools.lambda_platform import UNZIPPED_LIMIT
-from tools.model_layer import RUNTIME_LAYERS, measure
+from tools.build.lambda_build import find_python313, image_with_python313, installed, read_pins
+from tools.build.lambda_platform import UNZIPPED_LIMIT
+from tools.build.model_layer import RUNTIME_LAYERS, measure
 
 pytestmark = [pytest.mark.build, pytest.mark.sam]
 
@@ -51,7 +51,10 @@ def test_function_plus_layer_fit_in_250_mb_unzipped(
 def test_make_build_prints_the_sizes_and_the_room_for_a_model(built: Path) -> None:
     """What `make build` runs after `sam build`."""
     result = subprocess.run(
-        [sys.executable, "-m", "tools.model_layer", "sizes", str(built)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tools.build.model_layer", "sizes", str(built)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     print(f"\n{result.stdout}")

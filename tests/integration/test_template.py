@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.integration.cfn import Evaluated
 from tests.integration.conftest import run_sam
-from tools import samconfig
-from tools.lambda_platform import RUNTIME
+from tools.build.lambda_platform import RUNTIME
+from tools.deploy import samconfig
 
 pytestmark = [pytest.mark.sam]
 
@@ -23,7 +23,7 @@ ENVIRONMENTS = samconfig.environments()
 
 
 def expand(config_env: str, overrides: str = "") -> Evaluated:
-    cmd = [str(SAM_PYTHON), "-m", "tools.expand_template", "--config-env", config_env]
+    cmd = [str(SAM_PYTHON), "-m", "tools.deploy.expand_template", "--config-env", config_env]
     if overrides:
         cmd += ["--parameter-overrides", overrides]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -50,7 +50,8 @@ def test_sam_validate_lint_is_clean() -> None:
 def test_function_runs_python313_with_the_model_layer(env: tuple[str, Evaluated]) -> None:
     _, t = env
     fn = t.resources["PredictFunction"]["Properties"]
-    assert fn["Runtime"] == RUNTIME  # the platform the layer and function are built for (tools/lambda_platform.py)
+    # the platform the layer and function are built for (tools/build/lambda_platform.py)
+    assert fn["Runtime"] == RUNTIME
     assert fn["Architectures"] == ["x86_64"]
     assert fn["Handler"] == "app.handler"
     (layer_id,) = t.of_type("AWS::Lambda::LayerVersion")

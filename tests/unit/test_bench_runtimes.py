@@ -1,12 +1,12 @@
-"""tools/bench_runtimes.py's arithmetic and rendering: ratios, issue 11's targets, the table (no timing here)."""
+"""bench/runtimes.py's arithmetic and rendering: ratios, issue 11's targets, the table (no timing here)."""
 
 from __future__ import annotations
 
 import json
 
-from tools.bench_runtimes import Result, Target, as_json, ratio, summary, table, targets
-from tools.lambda_platform import UNZIPPED_LIMIT
-from tools.model_layer import Sizes
+from bench.runtimes import Result, Target, as_json, ratio, summary, table, targets
+from tools.build.lambda_platform import UNZIPPED_LIMIT
+from tools.build.model_layer import Sizes
 
 MB = 1_000_000
 
@@ -100,7 +100,7 @@ def test_summary_and_json_carry_every_target() -> None:
 
 
 def test_make_bench_writes_the_section_with_every_target() -> None:
-    from tools.bench import runtime_section
+    from bench.report import runtime_section
 
     section = runtime_section(four([]))
     assert section[0] == "## Runtimes: ONNX Runtime vs scikit-learn (issue 11)"

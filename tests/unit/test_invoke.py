@@ -1,4 +1,4 @@
-"""tools/invoke.py (`make invoke`): events fitted to a user's bundle; the answer's status as the exit status."""
+"""tools/local/invoke.py (`make invoke`): events fitted to a user's bundle; the answer's status as the exit status."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import IRIS_NAMES, Handler, event_names, load_event
 from tests.functional.test_events import EXPECTED
 from tests.utils import manifest_of
-from tools import invoke, make_events
+from tools.local import invoke, make_events
 
 
 def body(event: dict[str, Any]) -> Any:

@@ -1,4 +1,4 @@
-"""The layer build's choices, without pip or Docker: which pins a bundle's runtime gets (tools/model_layer.py),
+"""The layer build's choices, without pip or Docker: which pins a bundle's runtime gets (tools/build/model_layer.py),
 what ships in /opt/model, what is pruned, the size report, and the refusals (layer build and model-ops)."""
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ import pytest
 from predictor.model.manifest import RUNTIME_LIBRARIES, Runtime, read_manifest
 from tests.conftest import ROOT
 from tests.utils import rewrite_manifest
-from tools import ops
-from tools.lambda_build import BuildError, canonical, prune, read_pins
-from tools.lambda_platform import UNZIPPED_LIMIT
-from tools.model_layer import (
+from tools.build.lambda_build import BuildError, canonical, prune, read_pins
+from tools.build.lambda_platform import UNZIPPED_LIMIT
+from tools.build.model_layer import (
     RUNTIME_LAYERS,
     Sizes,
     build_layer,
@@ -30,6 +29,7 @@ from tools.model_layer import (
     main,
     sizes,
 )
+from tools.operate import ops
 
 RUNTIMES: tuple[Runtime, ...] = get_args(Runtime)
 

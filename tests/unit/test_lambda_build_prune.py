@@ -1,5 +1,5 @@
-"""What the ONNX layer prunes (tools/model_layer.py RUNTIME_LAYERS["onnx"].prune) is never used to serve: a process
-serving ONNX bundles through the Lambda handler, from this virtualenv's complete onnxruntime install, neither
+"""What the ONNX layer prunes (tools/build/model_layer.py RUNTIME_LAYERS["onnx"].prune) is never used to serve: a
+process serving ONNX bundles through the Lambda handler, from this virtualenv's complete onnxruntime install, neither
 imports a module nor maps a file (shared libraries included) under any pruned path. The built, pruned layer
 serving on python3.13 is tests/integration/test_sam_build.py's."""
 
@@ -17,7 +17,7 @@ import pytest
 
 from predictor.model.manifest import read_manifest
 from tests.conftest import EVENTS, load_event
-from tools.model_layer import RUNTIME_LAYERS
+from tools.build.model_layer import RUNTIME_LAYERS
 
 PROBE = """
 import json, sys, types

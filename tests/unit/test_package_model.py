@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from tests.utils import assert_predictions_close, make_app
-from tools import package_model
+from tools.model import package_model
 
 
 def run(*args: str) -> int:

@@ -1,4 +1,4 @@
-"""What unpickling a model imports, as the packager lists it (tools/pickle_imports.py)."""
+"""What unpickling a model imports, as the packager lists it (tools/model/pickle_imports.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from tools.model_layer import unshipped
-from tools.pickle_imports import modules_referenced
+from tools.build.model_layer import unshipped
+from tools.model.pickle_imports import modules_referenced
 
 
 def test_classes_functions_and_ufuncs_are_listed_by_module() -> None:

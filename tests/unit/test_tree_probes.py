@@ -1,5 +1,5 @@
-"""The parity gate's threshold probes (tools/tree_probes.py): rows that reach each sampled split and fall on either
-side of its threshold by the smallest step the estimator tells apart, mapped back through invertible
+"""The parity gate's threshold probes (tools/model/tree_probes.py): rows that reach each sampled split and fall on
+either side of its threshold by the smallest step the estimator tells apart, mapped back through invertible
 preprocessing; refused (Uninvertible) through preprocessing that cannot be inverted."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, StandardScaler
 
 from tests.zoo import housing
-from tools import tree_probes
-from tools.tree_probes import Probes, Uninvertible, probe_rows
+from tools.model import tree_probes
+from tools.model.tree_probes import Probes, Uninvertible, probe_rows
 
 X, Y = (part[:3000] for part in housing())
 

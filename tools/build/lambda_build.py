@@ -1,10 +1,10 @@
 """Install pinned wheels for the Lambda runtime into a folder, prune it, and compile python3.13 bytecode.
 
-Used by the SAM ``BuildMethod: makefile`` recipes of the function and (through tools/model_layer.py,
+Used by the SAM ``BuildMethod: makefile`` recipes of the function and (through tools/build/model_layer.py,
 which picks the pins by the bundle's runtime) the layer, so plain ``sam build`` (no container) produces
 the same artifact on this machine and on a laptop:
 
-    python -m tools.lambda_build --requirements REQ --target DIR [--prune] [--copy SRC...]
+    python -m tools.build.lambda_build --requirements REQ --target DIR [--prune] [--copy SRC...]
 
 1. The host's pip downloads wheels for CPython 3.13 on manylinux <= 2.28 (Lambda's Amazon Linux 2023
    has glibc 2.34; wheels tagged above it would import here and fail there), ``--no-compile``
@@ -12,10 +12,10 @@ the same artifact on this machine and on a laptop:
 2. The installed set must be exactly the pinned set: a transitive dependency missing from the pins
    would otherwise arrive at whatever version is newest on the day of the build.
 3. ``--prune`` removes what the runtime never imports: test suites, C/Cython sources and headers,
-   console scripts (and, for the model layer, the paths its runtime lists: tools/model_layer.py).
+   console scripts (and, for the model layer, the paths its runtime lists: tools/build/model_layer.py).
    Never ``strip`` the auditwheel-patched ``*.libs``: numpy stops importing.
 4. Bytecode is compiled by a CPython 3.13 (``LAMBDA_PYTHON``, ``python3.13`` on PATH, or pyenv's;
-   else inside the python3.13 Lambda image that tools/lambda_image.py provides) with
+   else inside the python3.13 Lambda image that tools/build/lambda_image.py provides) with
    ``--invalidation-mode unchecked-hash``: Lambda mounts /opt and /var/task read-only, so missing or
    stale-looking .pyc would be recompiled in memory at every cold start, and zip files keep mtimes
    at 2-second resolution, which makes timestamp-checked .pyc look stale.
@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.lambda_platform import PYTHON_VERSION, pip_install_command, unzipped_size
+from tools.build.lambda_platform import PYTHON_VERSION, pip_install_command, unzipped_size
 
 PRUNE_DIRS = {"tests", "__pycache__"}  # test suites; stale host bytecode
 PRUNE_SUFFIXES = {".pyx", ".pxd", ".pxi", ".c", ".cpp", ".h", ".hpp", ".f", ".f90"}
@@ -154,10 +154,10 @@ def find_python313() -> str | None:
 
 
 def image_with_python313() -> str | None:
-    """The local python3.13 Lambda image (tools/lambda_image.py), if one exists and an engine runs."""
+    """The local python3.13 Lambda image (tools/build/lambda_image.py), if one exists and an engine runs."""
     if not shutil.which("docker"):
         return None
-    which = subprocess.run([sys.executable, "-m", "tools.lambda_image", "--which"], capture_output=True, text=True)
+    which = subprocess.run([sys.executable, "-m", "tools.build.lambda_image", "--which"], capture_output=True, text=True)
     return which.stdout.strip() or None if which.returncode == 0 else None
 
 

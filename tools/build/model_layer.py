@@ -5,11 +5,11 @@ The bundle's manifest says which runtime serves it (predictor/model/manifest.py:
 (layers/model/Makefile, run by ``sam build``), ``make build``'s size report and ``model-ops publish-model``
 all read it:
 
-    python -m tools.model_layer build --bundle layers/model/model --out DIR   # the layer recipe
-    python -m tools.model_layer sizes .aws-sam/build                         # make build: what fits
+    python -m tools.build.model_layer build --bundle layers/model/model --out DIR   # the layer recipe
+    python -m tools.build.model_layer sizes .aws-sam/build                         # make build: what fits
 
 The layer holds ``python/`` (/opt/python, on sys.path: the runtime's pinned wheels with python3.13
-bytecode, tools/lambda_build.py) and ``model/`` (/opt/model, MODEL_DIR): the bundle's ``manifest.json`` and
+bytecode, tools/build/lambda_build.py) and ``model/`` (/opt/model, MODEL_DIR): the bundle's ``manifest.json`` and
 the artifact it names, nothing else from the bundle's folder. The build refuses a bundle whose artifact
 is not the one its manifest vouches for, or whose library versions are not the runtime's pins.
 """
@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from predictor.model.manifest import MANIFEST_FILE, BundleError, Manifest, Runtime, check_versions, verified_artifact
-from tools.lambda_build import BuildError, build, canonical, exit_status, installed, read_pins
-from tools.lambda_platform import UNZIPPED_LIMIT, unzipped_size
+from tools.build.lambda_build import BuildError, build, canonical, exit_status, installed, read_pins
+from tools.build.lambda_platform import UNZIPPED_LIMIT, unzipped_size
+from tools.paths import ROOT
 
-LAYER_DIR = Path(__file__).resolve().parents[1] / "layers" / "model"
+LAYER_DIR = ROOT / "layers" / "model"
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def check_layer_python(manifest: Manifest, layer_python: Path) -> None:
             f"the bundle's runtime is {manifest.runtime} ({wanted.distribution}) but {layer_python} holds the "
             f"{' and '.join(held) or 'no known'} runtime: build the layer for this bundle (put it in "
             "layers/model/model and run `make build`, or run "
-            "`python -m tools.model_layer build --bundle BUNDLE --out DIR` and pass DIR/python)"
+            "`python -m tools.build.model_layer build --bundle BUNDLE --out DIR` and pass DIR/python)"
         )
     try:
         check_versions(
@@ -225,7 +226,7 @@ def sizes(build_dir: Path) -> Sizes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.model_layer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.build.model_layer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
     build_cmd = commands.add_parser("build", help="build the layer for a bundle (its runtime's pins + the bundle)")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.onnx_precision import casts_to_float32, is_hist_gradient_boosting, split_pipeline
+from tools.model.onnx_precision import casts_to_float32, is_hist_gradient_boosting, split_pipeline
 
 PROBED_SPLITS = 1_000  # at most this many splits probed (two rows each); sampled with a fixed seed beyond
 BISECTION_STEPS = 80  # float64 has 64 bits: enough to reach adjacent request values

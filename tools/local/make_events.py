@@ -1,6 +1,6 @@
 """Regenerate events/*.json from `sam local generate-event` output (real-shaped API Gateway/ALB events).
 
-    .venv/bin/python tools/make_events.py      # or: make events
+    .venv/bin/python tools/local/make_events.py      # or: make events
 
 Each event starts as what SAM CLI prints for its source (REST API v1 `aws-proxy` with stage prod,
 HTTP API v2 `http-api-proxy`, ALB `request`) and gets this project's method, path and body. The
@@ -14,12 +14,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from sklearn.datasets import load_diabetes
 
-ROOT = Path(__file__).resolve().parents[1]
+from tools.paths import ROOT
+
 EVENTS = ROOT / "events"
 SAM = os.environ.get("SAM", str(ROOT / ".venv-sam" / "bin" / "sam"))
 

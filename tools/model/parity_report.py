@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from tools import onnx_precision
-from tools.onnx_precision import Precision, split_pipeline
-from tools.tree_probes import trees_of
+from tools.model import onnx_precision
+from tools.model.onnx_precision import Precision, split_pipeline
+from tools.model.tree_probes import trees_of
 
 EXAMPLES = 3  # rows and thresholds named in a message
 WHAT_TO_DO = (

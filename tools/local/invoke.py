@@ -9,7 +9,7 @@ the exit status (what `make invoke` runs).
   length, with named rows keyed by the bundle's names. What makes a bad event bad is kept: a value that
   is not a plain number (NaN, a string, a boolean) stays where it was, a row with too many or too few
   values keeps that many more or fewer, unknown feature names and a malformed body are sent as they are.
-- SAM runs through tools/sam_local.py (Ctrl-C or SIGTERM leaves no container), its output passed through.
+- SAM runs through tools/local/sam_local.py (Ctrl-C or SIGTERM leaves no container), its output passed through.
 - Exit status: SAM's own when it failed; else 1 when the function answered 4xx/5xx (or no answer could be
   read), 0 on 2xx/3xx. So `make invoke EVENT=rest-bad-nan` prints the 422 and exits 1.
 """
@@ -26,10 +26,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tools import sam_local
+from tools.local import sam_local
+from tools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-# The features every events/ file is written for: the default model's (tools/make_events.py, load_diabetes).
+# The features every events/ file is written for: the default model's (tools/local/make_events.py, load_diabetes).
 EVENT_FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 FUNCTION = "PredictFunction"
 

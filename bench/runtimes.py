@@ -1,6 +1,6 @@
 """ONNX Runtime vs scikit-learn (issue 11): two models, each packaged in both runtimes, measured in one run.
 
-    .venv/bin/python -m tools.bench_runtimes [--runs 5] [--n 400]   # or: make bench-runtimes (make bench too)
+    .venv/bin/python -m bench.runtimes [--runs 5] [--n 400]   # or: make bench-runtimes (make bench too)
 
 The models: the default one (``package-model``'s diabetes RidgeCV pipeline: ONNX in float64) and a
 ``RandomForestRegressor(n_estimators=100, random_state=0)`` fitted on the whole diabetes data (ONNX in
@@ -10,15 +10,15 @@ float32). Each is packaged with ``--runtime onnx`` and ``--runtime sklearn`` int
 1. build: the function once (functions/predict/Makefile) and the bundle's model layer (layers/model/Makefile,
    the recipe ``sam build`` runs: the runtime's pins, pruned, python3.13 bytecode);
 2. cold start: ``docker run`` of the python3.13 Lambda image with the function and the layer mounted, until
-   the first response to events/rest-predict-single.json (tools/bench_cold_start.py), and the init inside it
+   the first response to events/rest-predict-single.json (bench/cold_start.py), and the init inside it
    (the emulator's INIT REPORT: the runtime's start, ``import app``, the bundle's load and reference check);
    one untimed start per bundle first (page cache), then ``--runs`` rounds with the four bundles in turn;
    the medians;
-3. warm: tools/bench_handler.py in a fresh process per bundle: the production handler with an API Gateway
+3. warm: bench/handler.py in a fresh process per bundle: the production handler with an API Gateway
    event, in process on the host's Python; p50 of ``--n`` calls, 1 row and 100 rows; ``--runs`` rounds with the
    four bundles in turn (a burst of other work on the machine then hits one round, not one bundle); the median;
 4. sizes, unzipped: the function, the layer's runtime (python/) and model (model/), their total against
-   Lambda's 262,144,000 bytes and the room left (tools/model_layer.py).
+   Lambda's 262,144,000 bytes and the room left (tools/build/model_layer.py).
 Then each ONNX figure over the scikit-learn one of the same model and run, and the issue's targets: PASS/MISS.
 """
 
@@ -37,12 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools import model_layer
-from tools.bench_cold_start import EVENT, ColdStart, Deployment, cold_start, docker_available, lambda_image
-from tools.lambda_platform import UNZIPPED_LIMIT
-from tools.model_layer import Sizes
+from bench.cold_start import EVENT, ColdStart, Deployment, cold_start, docker_available, lambda_image
+from tools.build import model_layer
+from tools.build.lambda_platform import UNZIPPED_LIMIT
+from tools.build.model_layer import Sizes
+from tools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".build" / "bench" / "runtimes"
 MODELS = {"default": "default model (RidgeCV pipeline)", "forest": "100-tree RandomForestRegressor"}
 RUNTIMES = ("onnx", "sklearn")
@@ -214,7 +214,16 @@ def package(work: Path) -> dict[tuple[str, str], Path]:
     for model, args in given.items():
         for runtime in RUNTIMES:
             out = bundle_dir(work, model, runtime)
-            command = [sys.executable, "-m", "tools.package_model", *args, "--runtime", runtime, "--out", str(out)]
+            command = [
+                sys.executable,
+                "-m",
+                "tools.model.package_model",
+                *args,
+                "--runtime",
+                runtime,
+                "--out",
+                str(out),
+            ]
             run_quiet(command, f"package-model ({model}, {runtime})")
             bundles[model, runtime] = out
     return bundles
@@ -250,10 +259,10 @@ def cold_starts(deployments: dict[tuple[str, str], Deployment], runs: int) -> di
 
 
 def warm(bundle: Path, n: int) -> dict[int, float]:
-    """Handler p50 (µs) by rows, from tools/bench_handler.py in a process of its own (one bundle per process)."""
+    """Handler p50 (µs) by rows, from bench/handler.py in a process of its own (one bundle per process)."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "warm.json"
-        command = [sys.executable, "-m", "tools.bench_handler", "--model-dir", str(bundle), "--n", str(n)]
+        command = [sys.executable, "-m", "bench.handler", "--model-dir", str(bundle), "--n", str(n)]
         run_quiet([*command, "--json", str(out)], f"bench_handler on {bundle}")
         cases = json.loads(out.read_text())["cases"]
     return {rows: float(cases[str(rows)]["handler"]["p50_us"]) for rows in ROWS}

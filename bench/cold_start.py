@@ -11,7 +11,7 @@ Both are timed from `docker run` to done, in the same image with the same functi
   ``import onnxruntime; onnxruntime.InferenceSession(...)`` for an ONNX bundle.
 Prints each run, the medians and their ratio, and what the bundle's reference check (its rows predicted
 and compared at cold start) took inside each cold start, read from the function's own log line.
-Needs `make build` and a Docker engine. tools/bench_runtimes.py times its own builds with the same code.
+Needs `make build` and a Docker engine. bench/runtimes.py times its own builds with the same code.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parents[1]
+from tools.paths import ROOT
+
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 REFERENCE_LOG = re.compile(r"reference predictions reproduced: \d+ rows in ([0-9.]+) ms")
 INIT_LOG = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")  # the emulator's: bootstrap start to runtime ready
@@ -78,8 +79,8 @@ def rie_path() -> Path:
 
 
 def lambda_image() -> str:
-    """The python3.13 Lambda image that tools/lambda_image.py chooses (built here when none exists)."""
-    command = [sys.executable, "-m", "tools.lambda_image"]
+    """The python3.13 Lambda image that tools/build/lambda_image.py chooses (built here when none exists)."""
+    command = [sys.executable, "-m", "tools.build.lambda_image"]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
 
 
@@ -143,7 +144,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
-    parser.add_argument("--image", help="default: what tools/lambda_image.py chooses")
+    parser.add_argument("--image", help="default: what tools/build/lambda_image.py chooses")
     args = parser.parse_args()
     deployment = Deployment.from_build(args.build_dir)
     if not (deployment.function / "app.py").is_file():

@@ -13,7 +13,7 @@ then, without HTTP:
 and, when a Docker engine answers, 6. ``sam local start-api`` (reported, not compared: the emulator
 runs the function in a container per request) and the cold start in the Lambda container, both of
 ``make bench``'s own ``sam build`` of the project's bundle (into WORK_DIR/sam-build, not .aws-sam);
-7. ONNX Runtime vs scikit-learn, the default model and a 100-tree forest (tools/bench_runtimes.py: cold
+7. ONNX Runtime vs scikit-learn, the default model and a 100-tree forest (bench/runtimes.py: cold
 start, warm handler, layer sizes, issue 11's targets). 1-5 serve the default model's scikit-learn bundle
 that 7 packages (the seed's services can only ``joblib.load`` a model), whatever runtime ``make model``
 chose for layers/model/model.
@@ -46,10 +46,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from tools import bench_runtimes
-from tools.bench_cold_start import Deployment, docker_available
+from bench import runtimes as bench_runtimes
+from bench.cold_start import Deployment, docker_available
+from tools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 WORK = ROOT / ".build" / "bench"
 FUNCTION = ROOT / "functions" / "predict"
@@ -221,8 +221,8 @@ def http_benchmarks(duration: float, bundle: Path) -> list[dict[str, Any]]:
 
 
 def timed(fn: Callable[[], object], n: int) -> list[float]:
-    """Milliseconds per call after a warm-up (tools/bench_handler.py's timer)."""
-    from tools.bench_handler import timings
+    """Milliseconds per call after a warm-up (bench/handler.py's timer)."""
+    from bench.handler import timings
 
     return [t * 1000 for t in timings(fn, n)]
 
@@ -233,7 +233,7 @@ def in_process(n: int, bundle: Path) -> dict[str, Any]:
     import joblib
     import numpy as np
 
-    from tools.bench_handler import event
+    from bench.handler import event
 
     devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run: the logger keeps writing to it
     with contextlib.redirect_stdout(devnull):
@@ -279,14 +279,14 @@ def container_figures(duration: float, build: Path) -> dict[str, Any]:
     if not (build / "template.yaml").is_file():
         return {"skipped": f"no sam build in {build} (make bench builds it)"}
     out: dict[str, Any] = {"runtime": Deployment.from_build(build).runtime()}
-    command = [PY, "-m", "tools.bench_cold_start", "--runs", "3", "--build-dir", str(build)]
+    command = [PY, "-m", "bench.cold_start", "--runs", "3", "--build-dir", str(build)]
     cold = subprocess.run(command, capture_output=True, text=True)
     if cold.returncode == 0:
         out["cold_start"] = cold.stdout.strip().splitlines()
         match = re.search(r"ratio cold start / bare: ([\d.]+)", cold.stdout)
         out["cold_start_ratio"] = float(match.group(1)) if match else None
         print("  " + "\n  ".join(out["cold_start"][-3:]), flush=True)
-    image = subprocess.run([PY, "-m", "tools.lambda_image"], capture_output=True, text=True).stdout.strip()
+    image = subprocess.run([PY, "-m", "tools.build.lambda_image"], capture_output=True, text=True).stdout.strip()
     port = free_port()
     sam = ROOT / ".venv-sam" / "bin" / "sam"
     template = build / "template.yaml"
@@ -428,7 +428,7 @@ def runtime_section(results: list[bench_runtimes.Result]) -> list[str]:
         "## Runtimes: ONNX Runtime vs scikit-learn (issue 11)",
         "",
         "Each model packaged with `package-model --runtime onnx` and `--runtime sklearn`, built with the function's "
-        "and the layer's own recipes (tools/bench_runtimes.py). Cold start: `docker run` of the python3.13 Lambda "
+        "and the layer's own recipes (bench/runtimes.py). Cold start: `docker run` of the python3.13 Lambda "
         "image with the function and the layer mounted → the first response to `events/rest-predict-single.json` "
         "(the four bundles in turn in each round). Warm: the production handler with an API Gateway event, in "
         "process on the host's Python, the median of the rounds' p50s. Sizes unzipped, MB = 10⁶ bytes; room left under Lambda's "
@@ -486,7 +486,7 @@ def report(run: Run, duration: float, images: list[str]) -> str:
         "",
         "`make bench`'s own `sam build` of the project's bundle (layers/model/model as `make model` left it: "
         f"{run.container.get('runtime', 'none')} runtime): the cold start against the bare import of that runtime "
-        "+ the model's load (tools/bench_cold_start.py, median of 3), and `sam local start-api`.",
+        "+ the model's load (bench/cold_start.py, median of 3), and `sam local start-api`.",
         "",
         "```",
         *run.container.get("cold_start", [run.container.get("skipped", "")]),

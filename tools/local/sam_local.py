@@ -1,6 +1,6 @@
 """Run a `sam local` command so that however it is stopped, it leaves no Lambda container running.
 
-    python3 tools/sam_local.py [--sam PATH] [--grace SECONDS] -- local start-api --port 3000 ...
+    python3 tools/local/sam_local.py [--sam PATH] [--grace SECONDS] -- local start-api --port 3000 ...
 
 Why: stopped with Ctrl-C (SIGINT), SAM CLI stops and removes its Lambda containers. Stopped with SIGTERM
 (a process manager, a CI runner, `timeout`, or `make`, which passes its own SIGTERM on to its children) it
@@ -33,11 +33,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from types import FrameType
 from typing import IO
 
-ROOT = Path(__file__).resolve().parents[1]
+from tools.paths import ROOT
+
 DEFAULT_SAM = ROOT / ".venv-sam" / "bin" / "sam"
 LAMBDA_LABEL = "label=sam.cli.container.type=lambda"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)

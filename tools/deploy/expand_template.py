@@ -22,9 +22,9 @@ from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from tools.samconfig import SamConfigError, deploy_settings, parse_overrides
+from tools.deploy.samconfig import SamConfigError, deploy_settings, parse_overrides
+from tools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO_REGION := "us-east-1")  # samtranslator asks boto for one
 PSEUDO = {
     "AWS::Region": "us-east-1",

@@ -1,7 +1,7 @@
 """The python3.13 Lambda runtime image that `sam local` runs the function in. Prints its name.
 
-    python3 tools/lambda_image.py            # ensure an image exists; print REPO:TAG on stdout
-    python3 tools/lambda_image.py --which    # print the name only if it already exists (exit 1 if not)
+    python3 tools/build/lambda_image.py            # ensure an image exists; print REPO:TAG on stdout
+    python3 tools/build/lambda_image.py --which    # print the name only if it already exists (exit 1 if not)
 
 Choice, printed on stderr:
 1. ``LAMBDA_IMAGE`` if set (any image with python3.13 and /var/runtime/bootstrap);
@@ -13,7 +13,7 @@ Choice, printed on stderr:
    recipe changes: the recipe's hash is in the *repository* name, because SAM names its derived
    image ``<repo>:rapid-x86_64`` and would silently reuse an old one from the same repository.
 
-Needs a running Docker engine (tools/docker-engine) and, for 3., root with apt-get for debootstrap.
+Needs a running Docker engine (tools/build/docker-engine) and, for 3., root with apt-get for debootstrap.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools.lambda_platform import PLATFORMS, PYTHON_VERSION, RUNTIME, pip_install_command
+from tools.build.lambda_platform import PLATFORMS, PYTHON_VERSION, RUNTIME, pip_install_command
+from tools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 RECIPE_DIR = ROOT / "images" / RUNTIME
 OFFICIAL = f"public.ecr.aws/lambda/python:{PYTHON_VERSION}"
 SUITE = "trixie"  # Debian's release whose python3 is Lambda's PYTHON_VERSION
@@ -141,7 +141,7 @@ def ensure() -> str:
         say(f"using LAMBDA_IMAGE={image}")
         return image
     if docker("info").returncode != 0:
-        raise ImageError("no Docker engine answers 'docker info' (run tools/docker-engine)")
+        raise ImageError("no Docker engine answers 'docker info' (run tools/build/docker-engine)")
     if exists(OFFICIAL):
         say(f"using the official image {OFFICIAL} (present locally)")
         return OFFICIAL

@@ -32,9 +32,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tools.samconfig import SamConfigError, deploy_settings
-
-ROOT = Path(__file__).resolve().parents[1]
+from tools.deploy.samconfig import SamConfigError, deploy_settings
+from tools.paths import ROOT
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
@@ -188,7 +187,7 @@ def rehearse(config_env: str, build_dir: Path, endpoint: str, keep: Path | None 
         packaged, expanded = Path(tmp) / "packaged.yaml", Path(tmp) / "expanded.json"
         run([str(SAM), "package", "-t", str(build_dir / "template.yaml"), "--s3-bucket", BUCKET,
              "--output-template-file", str(packaged)], env)  # fmt: skip
-        run([str(SAM_PYTHON), "-m", "tools.expand_template", "--template", str(packaged),
+        run([str(SAM_PYTHON), "-m", "tools.deploy.expand_template", "--template", str(packaged),
              "--config-env", config_env, "--out", str(expanded)], env)  # fmt: skip
         template = moto_compat(json.loads(expanded.read_text()))
         expanded.write_text(json.dumps(template))

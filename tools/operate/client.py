@@ -91,7 +91,7 @@ def resolve_url(args: argparse.Namespace) -> str:
     else:
         import boto3
 
-        from tools.ops import OpsError, stack_outputs
+        from tools.operate.ops import OpsError, stack_outputs
 
         try:
             base = stack_outputs(boto3.client("cloudformation"), args.stack)["ApiUrl"]

@@ -11,7 +11,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-SAMCONFIG = Path(__file__).resolve().parents[1] / "samconfig.toml"
+from tools.paths import ROOT
+
+SAMCONFIG = ROOT / "samconfig.toml"
 
 
 class SamConfigError(ValueError):

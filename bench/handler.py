@@ -6,7 +6,7 @@ Prints p50/p90/p99 per call for: one REST API event through ``app.handler`` (Man
 validation + predict + JSON), and the bundle's ``model.predict`` (its runtime: scikit-learn or ONNX
 Runtime) on the same row as a float array; the same for a 100-row batch; and the ratio handler/predict.
 Also the cold import of ``app`` (fresh interpreter). ``--json FILE`` writes the figures to FILE instead
-of the cold import: tools/bench_runtimes.py runs one such process per bundle (``app`` loads its bundle
+of the cold import: bench/runtimes.py runs one such process per bundle (``app`` loads its bundle
 once per process, as on Lambda).
 """
 
@@ -26,7 +26,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from tools.paths import ROOT
+
 ROWS = (1, 100)
 PERCENTILES = (50, 90, 99)
 

@@ -51,13 +51,14 @@ from predictor.model.reference import Reference
 from predictor.model.runtime import to_jsonable
 from predictor.model.sklearn_runtime import VERSIONS as SKLEARN_VERSIONS
 from predictor.model.sklearn_runtime import make_single_process
-from tools import convert_onnx
-from tools.convert_onnx import Tolerance
-from tools.gate_rows import ProvingRows, ReferenceRows, drawn_rows, evenly_spaced, proving_rows
-from tools.model_layer import requirements_name, unshipped
-from tools.pickle_imports import modules_referenced
+from tools.build.model_layer import requirements_name, unshipped
+from tools.model import convert_onnx
+from tools.model.convert_onnx import Tolerance
+from tools.model.gate_rows import ProvingRows, ReferenceRows, drawn_rows, evenly_spaced, proving_rows
+from tools.model.pickle_imports import modules_referenced
+from tools.paths import ROOT
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "layers" / "model" / "model"
+DEFAULT_OUT = ROOT / "layers" / "model" / "model"
 ARTIFACT = ARTIFACTS["sklearn"]
 ONNX_ARTIFACT = ARTIFACTS["onnx"]
 
@@ -464,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise PackagingError("--feature-names and --eval-csv apply only with --estimator")
             estimator, names, metrics, dataset, eval_rows = train_default()
             name = args.name or "diabetes-ridge"
-            extra = {"dataset": dataset, "source": "trained by package-model (tools/package_model.py)"}
+            extra = {"dataset": dataset, "source": "trained by package-model (tools/model/package_model.py)"}
         else:
             estimator = load_user_estimator(args.estimator)
             task = task_of(estimator)

@@ -11,7 +11,7 @@
 Credentials and region come from the usual AWS settings (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...).
 
 publish-model is the model-only path: it verifies the bundle (sha256 against its manifest, library
-versions against the pins of the bundle's runtime: tools/model_layer.py), checks that ``--layer-python``
+versions against the pins of the bundle's runtime: tools/build/model_layer.py), checks that ``--layer-python``
 holds that runtime (scikit-learn or ONNX Runtime) at those versions, zips the bundle's own files
 (manifest + artifact) with that runtime, uploads the zip and the manifest to S3, publishes a new
 version of the stack's model layer, points the function at it, publishes a function version and moves
@@ -34,11 +34,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from predictor.model.manifest import Manifest, manifest_dict
-from tools.lambda_build import BuildError
-from tools.lambda_platform import ARCHITECTURE, RUNTIME, UNZIPPED_LIMIT
-from tools.model_layer import bundle_files, check_bundle, check_layer_python
-
-ROOT = Path(__file__).resolve().parents[1]
+from tools.build.lambda_build import BuildError
+from tools.build.lambda_platform import ARCHITECTURE, RUNTIME, UNZIPPED_LIMIT
+from tools.build.model_layer import bundle_files, check_bundle, check_layer_python
+from tools.paths import ROOT
 
 ALIAS = "live"
 DIMENSION = "lambda:function:ProvisionedConcurrency"
