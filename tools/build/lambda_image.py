@@ -73,8 +73,8 @@ def local_name() -> str:
     return f"{REPO_PREFIX}-{recipe_hash()}:latest"
 
 
-def mirror() -> str:
-    """The Debian mirror this machine's apt uses (deb822 or one-line format), else deb.debian.org."""
+def debian_archive() -> str:
+    """The Debian archive this machine's apt uses (deb822 or one-line format); ImageError when it has none."""
     for path in [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]:
         if not path.is_file():
             continue
@@ -84,7 +84,10 @@ def mirror() -> str:
                 return words[1]
             if line.startswith("deb ") and len(words) > 1 and "security" not in words[1]:
                 return words[1]
-    return "http://deb.debian.org/debian"
+    raise ImageError(
+        "no Debian archive in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list: debootstrap needs "
+        "one to build the python3.13 image (add the archive apt should use, or pull the official image)"
+    )
 
 
 def ensure_debootstrap() -> str:
@@ -103,9 +106,10 @@ def build_local(name: str) -> None:
     debootstrap = ensure_debootstrap()
     with tempfile.TemporaryDirectory(prefix="lambda-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        say(f"building {name}: debootstrap {SUITE} from {mirror()} (about a minute)")
+        archive = debian_archive()
+        say(f"building {name}: debootstrap {SUITE} from {archive} (about a minute)")
         result = subprocess.run(
-            [debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), mirror()],
+            [debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), archive],
             capture_output=True,
             text=True,
         )

@@ -1,4 +1,6 @@
-"""Write a model bundle (``model.joblib`` + ``manifest.json``) for the model layer.
+"""Write a model bundle for the model layer: ``manifest.json`` and the artifact of the runtime that serves it,
+``model.onnx`` (ONNX Runtime, when the graph passes the parity gate: tools/model/convert_onnx.py) or
+``model.joblib`` (scikit-learn).
 
     package-model                         # train the default model (make model)
     package-model --estimator est.joblib  # package your own fitted estimator
@@ -9,7 +11,7 @@ scikit-learn, numpy, scipy and joblib versions, which are the versions pinned in
 ``layers/model/requirements.txt`` and therefore the versions the layer ships.
 
 The default model is trained reproducibly on scikit-learn's bundled diabetes dataset (10 features,
-regression): the same library versions give the same ``model.joblib`` bytes and sha256.
+regression): the same library versions give the same artifact bytes and sha256.
 """
 
 from __future__ import annotations
@@ -435,7 +437,7 @@ def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard
     return manifest
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--estimator", type=Path, help="a fitted scikit-learn estimator or pipeline (joblib file)")
     parser.add_argument("--feature-names", help="comma-separated, when the estimator has no feature_names_in_")
@@ -453,33 +455,41 @@ def main(argv: list[str] | None = None) -> int:
         help="classification: largest difference allowed in a probability",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default: {DEFAULT_OUT})")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def what_to_package(args: argparse.Namespace) -> tuple[Any, list[str], ModelCard]:
+    """The estimator (the default model, trained here, or the user's), its feature names and its card."""
     given = [n.strip() for n in args.feature_names.split(",")] if args.feature_names else None
+    if given is not None and (any(not n for n in given) or len(set(given)) != len(given)):
+        raise PackagingError(f"FEATURE_NAMES must be distinct and non-empty, got {args.feature_names!r}")
+    tolerance = Tolerance(args.parity_rtol, args.parity_probability_atol)
+    if args.estimator is None:
+        if given is not None or args.eval_csv:
+            raise PackagingError("--feature-names and --eval-csv apply only with --estimator")
+        estimator, names, metrics, dataset, held_out = train_default()
+        extra = {"dataset": dataset, "source": "trained by package-model (tools/model/package_model.py)"}
+        card = ModelCard(args.name or "diabetes-ridge", args.version, metrics, extra, held_out, args.runtime, tolerance)
+        return estimator, names, card
+    estimator = load_user_estimator(args.estimator)
+    task = task_of(estimator)
+    names = resolve_feature_names(estimator, given)
     eval_rows: ReferenceRows | None = None
+    if args.eval_csv:
+        if not args.target:
+            raise PackagingError("--eval-csv needs --target COLUMN")
+        metrics, eval_rows = evaluate(estimator, task, args.eval_csv, args.target, names)
+    else:
+        metrics = {"note": "not evaluated: pass --eval-csv FILE --target COLUMN (make model EVAL_CSV=...)"}
+    extra = {"source": f"packaged from {args.estimator.name}"}
+    card = ModelCard(args.name or args.estimator.stem, args.version, metrics, extra, eval_rows, args.runtime, tolerance)
+    return estimator, names, card
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
     try:
-        if given is not None and (any(not n for n in given) or len(set(given)) != len(given)):
-            raise PackagingError(f"FEATURE_NAMES must be distinct and non-empty, got {args.feature_names!r}")
-        if args.estimator is None:
-            if given is not None or args.eval_csv:
-                raise PackagingError("--feature-names and --eval-csv apply only with --estimator")
-            estimator, names, metrics, dataset, eval_rows = train_default()
-            name = args.name or "diabetes-ridge"
-            extra = {"dataset": dataset, "source": "trained by package-model (tools/model/package_model.py)"}
-        else:
-            estimator = load_user_estimator(args.estimator)
-            task = task_of(estimator)
-            names = resolve_feature_names(estimator, given)
-            name = args.name or args.estimator.stem
-            if args.eval_csv:
-                if not args.target:
-                    raise PackagingError("--eval-csv needs --target COLUMN")
-                metrics, eval_rows = evaluate(estimator, task, args.eval_csv, args.target, names)
-            else:
-                metrics = {"note": "not evaluated: pass --eval-csv FILE --target COLUMN (make model EVAL_CSV=...)"}
-            extra = {"source": f"packaged from {args.estimator.name}"}
-        tolerance = Tolerance(args.parity_rtol, args.parity_probability_atol)
-        card = ModelCard(name, args.version, metrics, extra, eval_rows, args.runtime, tolerance)
+        estimator, names, card = what_to_package(args)
         manifest = package(estimator, names, args.out, card)
     except PackagingError as exc:
         print(f"package_model: error: {exc}", file=sys.stderr)

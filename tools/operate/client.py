@@ -307,11 +307,27 @@ def plot(result: LoadResult, path: Path, title: str = "") -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
     latencies = sorted(result.latencies_ms)
     fig, (hist, curve) = plt.subplots(1, 2, figsize=(12, 4.6))
-    spread = latencies and latencies[0] > 0 and latencies[-1] / latencies[0] > 30  # e.g. warm ms and ~1 s outliers
+    spread = bool(latencies) and latencies[0] > 0 and latencies[-1] / latencies[0] > 30  # warm ms and ~1 s outliers
+    draw_histogram(hist, latencies, spread)
+    draw_percentile_curve(curve, latencies, spread)
+    mark_percentiles(result, hist, curve)
+    if latencies:
+        hist.legend(loc="upper right", fontsize=9)
+    add_facts(result, curve)
+    fig.suptitle(
+        title
+        or f"{result.requests} requests, concurrency {result.concurrency}, {result.url}: "
+        f"errors {result.errors}, cold starts {result.cold_starts}"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_histogram(hist: Any, latencies: list[float], spread: bool) -> None:
     if spread:  # log-spaced bins on a log axis: both groups stay visible
         low, high = math.log10(latencies[0]), math.log10(latencies[-1]) + 1e-6  # the slowest in the last bin
         hist.hist(latencies, bins=[10 ** (low + (high - low) * i / 60) for i in range(61)], color="#3b7dd8")
@@ -321,6 +337,9 @@ def plot(result: LoadResult, path: Path, title: str = "") -> None:
     hist.set_xlabel("latency (ms)" + (", log scale" if spread else ""))
     hist.set_ylabel("requests")
     hist.set_title("latency histogram")
+
+
+def draw_percentile_curve(curve: Any, latencies: list[float], spread: bool) -> None:
     qs = [i / 10 for i in range(0, 1001)]
     curve.plot(qs, [percentile(latencies, q) for q in qs], color="#3b7dd8")
     curve.set_xlabel("percentile")
@@ -328,6 +347,9 @@ def plot(result: LoadResult, path: Path, title: str = "") -> None:
     curve.set_title("percentile curve")
     if spread:
         curve.set_yscale("log")
+
+
+def mark_percentiles(result: LoadResult, hist: Any, curve: Any) -> None:
     for name, colour in PERCENTILE_MARKS.items():
         value = result.latency_ms[name]
         if math.isnan(value):  # no latencies at all
@@ -336,28 +358,24 @@ def plot(result: LoadResult, path: Path, title: str = "") -> None:
         hist.axvline(value, color=colour, linestyle="--", linewidth=1.3, label=label)
         curve.axhline(value, color=colour, linestyle="--", linewidth=1, label=label)
         curve.plot([float(name[1:])], [value], marker="o", color=colour)
+
+
+def add_facts(result: LoadResult, curve: Any) -> None:
+    """Errors, cold starts and retries in the curve's legend: its upper left (low percentiles, high latency)
+    stays empty, so the facts go there too, on an amber frame when there were errors."""
+    from matplotlib.lines import Line2D
+
     errors = ", ".join(f"{status}: {n}" for status, n in sorted(result.status_counts.items()) if status[0] != "2")
     facts = [
         f"errors {result.errors} of {result.requests}" + (f" ({errors})" if errors else ""),
         f"cold starts {result.cold_starts} (X-Cold-Start)",
         f"retries {result.retries}, {result.throughput_rps:.0f} req/s",
     ]
-    if latencies:
-        hist.legend(loc="upper right", fontsize=9)
-    # Upper left of a percentile curve (low percentiles, high latency) stays empty: the facts go there too.
     handles, labels = curve.get_legend_handles_labels()
     blank = [Line2D([], [], linestyle="none") for _ in facts]
     legend = curve.legend([*handles, *blank], [*labels, *facts], loc="upper left", fontsize=9, handlelength=1.5)
     if result.errors:
         legend.get_frame().set_facecolor("#fff1d6")
-    fig.suptitle(
-        title
-        or f"{result.requests} requests, concurrency {result.concurrency}, {result.url}: "
-        f"errors {result.errors}, cold starts {result.cold_starts}"
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def summary(result: LoadResult) -> str:
