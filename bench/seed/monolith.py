@@ -1,6 +1,6 @@
 """The seed's Flask monolith, as the seed writes it: load the model with joblib, serve /predict.
 
-Run by bench/run.py (MODEL_PATH, PORT); Flask's own development server, as in the seed.
+Run by bench/report.py (MODEL_PATH, PORT); Flask's own development server, as in the seed.
 """
 
 import os

@@ -2,14 +2,17 @@
 the served bundle (or the 503 that says why there is none), the time the invocation has left, the body read
 within its limit, and the bundle's ``predict`` on a float64 (n, n_features) matrix, timed and counted.
 
-A router parses its own body into rows (predictor/rows.py, predictor/protocols/tensors.py) and shapes its own
-answer; everything between the two happens here, once. Routers import this module, never each other.
+A router finds its bundle (``get_bundle``, or a protocol's model name and version), hands ``serve`` the
+parser of its own body (predictor/rows.py, predictor/protocols/...), and shapes its own answer from what
+``serve`` returns: the request passes this module once on its way to the model. Routers import this module,
+never each other.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 
@@ -17,6 +20,10 @@ from predictor.model.bundle import ModelBundle, Prediction
 from predictor.model.runtime import FloatMatrix
 from predictor.settings import Settings
 from predictor.web.errors import RequestError
+
+Parsed = TypeVar("Parsed")
+# A router's body parser: (body, bundle, settings) -> (the rows, what else the router needs for its answer)
+Parser = Callable[[bytes, ModelBundle, Settings], tuple[FloatMatrix, Parsed]]
 
 # Dependencies are `async def` too: FastAPI runs plain `def` ones in a thread pool, a hop per call.
 
@@ -68,3 +75,11 @@ def predict_rows(request: Request, bundle: ModelBundle, rows: FloatMatrix) -> Pr
     result = bundle.predict(rows)
     request.app.state.telemetry.prediction(len(rows), time.perf_counter() - start)
     return result
+
+
+async def serve(request: Request, bundle: ModelBundle, parse: Parser[Parsed]) -> tuple[Prediction, Parsed]:
+    """The pipeline: time left, the body within its limit, the router's parser, the bundle's prediction."""
+    settings: Settings = request.app.state.settings
+    check_time_left(request, settings.min_time_left_ms)
+    rows, parsed = parse(await read_body(request, settings.max_body_bytes), bundle, settings)
+    return predict_rows(request, bundle, rows), parsed

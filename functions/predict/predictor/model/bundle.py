@@ -35,12 +35,16 @@ import numpy as np
 from predictor.model.manifest import BundleError, Manifest, check_versions, verified_artifact
 from predictor.model.reference import compare
 from predictor.model.runtime import FloatMatrix, Model, RawOutputs, to_jsonable
-from predictor.web.errors import PredictionError
 
 logger = logging.getLogger(__name__)
 
 RUNTIME_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 RUNTIME_MODULES = {"sklearn": "predictor.model.sklearn_runtime", "onnx": "predictor.model.onnx_runtime"}
+
+
+class PredictionError(RuntimeError):
+    """The model produced an output that must not be served (NaN, infinity): answered 422 (predictor/web/errors.py),
+    never served."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Open Inference Protocol v2 (KServe v2, Triton, MLServer REST) beside /predict, with Triton's binary
 tensor data extension as ``tritonclient.http`` uses it by default (predictor/protocols/tensors.py).
 
-Same bundle, limits, telemetry and headers as /predict; the prediction is ``routes.predict_rows``. Errors
+Same bundle, limits, telemetry and headers as /predict; the pipeline is ``pipeline.serve``. Errors
 are ``{"error": ...}`` (predictor/web/errors.py): 400 for a wrong tensor name, shape or datatype, 404 for an
 unknown model or version, 413 for too many rows or bytes, 503 when the bundle was refused.
 """
@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from predictor.model.bundle import ModelBundle
 from predictor.model.manifest import Manifest
 from predictor.model.runtime import FloatMatrix
-from predictor.pipeline import check_time_left, predict_rows, read_body
+from predictor.pipeline import serve
 from predictor.protocols.open_inference_schemas import (
     InferRequest,
     InferResponse,
@@ -115,21 +117,30 @@ INFER_DOCS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Inference:
+    """What an infer answer needs of its request besides the prediction: its id and the outputs asked for."""
+
+    id: str | None
+    wanted: dict[str, bool]
+
+
 @router.post("/models/{name}/infer", response_model=InferResponse, responses=ERRORS, openapi_extra=INFER_DOCS)
 @router.post("/models/{name}/versions/{version}/infer", response_model=InferResponse, responses=ERRORS,
              openapi_extra=versioned(INFER_DOCS))  # fmt: skip
 async def infer(request: Request, name: str) -> Response:
     bundle = served_model(request, name)
-    settings: Settings = request.app.state.settings
-    check_time_left(request, settings.min_time_left_ms)
-    body = await read_body(request, settings.max_body_bytes)
-    body = inflated(body, request.headers.get("content-encoding"), settings.max_body_bytes)
-    header, binary = split_body(body, request.headers.get(INFERENCE_HEADER))
-    inference = parse_body(InferRequest, header)
-    rows = input_rows(inference.inputs, BinaryData(binary), bundle.manifest, settings.max_batch_rows)
-    wanted = requested_outputs(inference, bundle.manifest, binary_reaches_client(request))
-    values = output_values(bundle.manifest, predict_rows(request, bundle, rows))
-    return answer(bundle.manifest, inference.id, wanted, values)
+    encoding, header_length = request.headers.get("content-encoding"), request.headers.get(INFERENCE_HEADER)
+    binary_ok = binary_reaches_client(request)
+
+    def infer_body(body: bytes, bundle: ModelBundle, settings: Settings) -> tuple[FloatMatrix, Inference]:
+        header, binary = split_body(inflated(body, encoding, settings.max_body_bytes), header_length)
+        inference = parse_body(InferRequest, header)
+        rows = input_rows(inference.inputs, BinaryData(binary), bundle.manifest, settings.max_batch_rows)
+        return rows, Inference(inference.id, requested_outputs(inference, bundle.manifest, binary_ok))
+
+    result, inference = await serve(request, bundle, infer_body)
+    return answer(bundle.manifest, inference.id, inference.wanted, output_values(bundle.manifest, result))
 
 
 def metadata_of(manifest: Manifest) -> dict[str, Any]:

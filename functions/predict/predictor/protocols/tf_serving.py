@@ -6,7 +6,7 @@ or an object keyed by the manifest's feature names) answered with ``predictions`
 row], ...}}``, answered with ``outputs``. A regressor's answer is its numbers; a classifier with probabilities
 answers ``{"label": ..., "probabilities": [...]}`` per row (row format) or per output (columnar), the
 probabilities in the order of ``classes`` (see the metadata). Errors are ``{"error": ...}`` (400, 404, 413,
-503) as in TF Serving. Same bundle, limits, telemetry and headers as /predict (``routes.predict_rows``).
+503) as in TF Serving. Same bundle, limits, telemetry and headers as /predict (``pipeline.serve``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
+from predictor.model.bundle import ModelBundle
 from predictor.model.manifest import Manifest
 from predictor.model.runtime import FloatMatrix
-from predictor.pipeline import check_time_left, predict_rows, read_body
+from predictor.pipeline import serve
 from predictor.protocols.served_model import (
     ERRORS,
     INPUT_NAME,
@@ -109,17 +110,20 @@ async def model_metadata(request: Request, name: str) -> JSONResponse:
              openapi_extra=versioned(PREDICT_DOCS))  # fmt: skip
 async def predict(request: Request, name: str) -> JSONResponse:
     bundle = served_model(request, name)
-    settings: Settings = request.app.state.settings
-    check_time_left(request, settings.min_time_left_ms)
-    body = parse_body(TfPredictRequest, await read_body(request, settings.max_body_bytes))
-    if body.signature_name not in (None, SIGNATURE):
-        raise RequestError(400, f"signature_name {body.signature_name!r} not found: this model has {SIGNATURE!r}")
-    with unfit_as_bad_request():
-        rows = request_rows(body, bundle.manifest.feature_names, settings.max_batch_rows)
-    values = output_values(bundle.manifest, predict_rows(request, bundle, rows))
+    result, body = await serve(request, bundle, predict_body)
+    values = output_values(bundle.manifest, result)
     if body.instances is not None:
         return JSONResponse({"predictions": per_row(values)})
     return JSONResponse({"outputs": values if len(values) > 1 else next(iter(values.values()))})
+
+
+def predict_body(raw: bytes, bundle: ModelBundle, settings: Settings) -> tuple[FloatMatrix, TfPredictRequest]:
+    """A :predict body: its rows (``instances``, row format, or ``inputs``, columnar format) and the body."""
+    body = parse_body(TfPredictRequest, raw)
+    if body.signature_name not in (None, SIGNATURE):
+        raise RequestError(400, f"signature_name {body.signature_name!r} not found: this model has {SIGNATURE!r}")
+    with unfit_as_bad_request():
+        return request_rows(body, bundle.manifest.feature_names, settings.max_batch_rows), body
 
 
 @router.post("/{name}:{verb}", include_in_schema=False)

@@ -9,9 +9,11 @@ from fastapi.responses import JSONResponse
 
 from predictor.model.bundle import ModelBundle
 from predictor.model.manifest import manifest_dict
-from predictor.pipeline import BundleDep, check_time_left, get_bundle, get_settings, predict_rows, read_body
+from predictor.model.runtime import FloatMatrix
+from predictor.pipeline import BundleDep, get_bundle, serve
 from predictor.rows import parse_request, to_matrix
 from predictor.schemas import BatchPrediction, ErrorResponse, Health, PredictRequest, SinglePrediction
+from predictor.settings import Settings
 
 router = APIRouter()
 
@@ -61,11 +63,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 async def predict(request: Request) -> JSONResponse:
     # The hot route reads the bundle and settings itself: with FastAPI's dependency solving the one-row
     # handler p50 was 585 µs, without it 537 µs (same run); /model keeps the dependency.
-    bundle, settings = await get_bundle(request), await get_settings(request)
-    check_time_left(request, settings.min_time_left_ms)
-    body = parse_request(await read_body(request, settings.max_body_bytes))
-    rows, single = to_matrix(body, bundle.feature_names, settings.max_batch_rows)
-    result = predict_rows(request, bundle, rows)
+    bundle = await get_bundle(request)
+    result, single = await serve(request, bundle, predict_body)
     manifest = bundle.manifest
     content: dict[str, Any]
     if single:
@@ -80,6 +79,11 @@ async def predict(request: Request) -> JSONResponse:
         content["classes"] = manifest.classes
     content["model_version"] = manifest.version
     return JSONResponse(content)
+
+
+def predict_body(body: bytes, bundle: ModelBundle, settings: Settings) -> tuple[FloatMatrix, bool]:
+    """/predict's body: one row (``features``) or a batch (``instances``), as rows, and whether it was one row."""
+    return to_matrix(parse_request(body), bundle.feature_names, settings.max_batch_rows)
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from predictor.model.bundle import PredictionError
 from predictor.observability import logger
 
 PROTOCOL_PATH = re.compile(r"/v[12](/|$)")  # /v1/...: TensorFlow Serving REST; /v2, /v2/...: Open Inference
@@ -29,10 +30,6 @@ class RequestError(Exception):
         self.status = status
         self.detail = detail
         self.errors = errors
-
-
-class PredictionError(RuntimeError):
-    """The model produced an output that must not be served (NaN, infinity): answered 422, never served."""
 
 
 def speaks_protocol(request: Request) -> bool:
