@@ -4,8 +4,9 @@ The model bundle is loaded once per execution environment, here at import (cold 
 fails verification is not served: every call answers 503 with the reason, and /health says it too.
 An event Mangum cannot translate (not API Gateway v1/v2 or ALB, missing or mistyped fields, a body
 that is not the base64 it claims to be) gets a 400 with a JSON detail instead of an invocation error;
-so do CloudFront (Lambda@Edge) and VPC Lattice events, refused by name (predictor/events.py). Mangum
-failing on an event it could read is this function's fault: a 500, logged and counted in ServerErrors.
+so do CloudFront (Lambda@Edge) and VPC Lattice events, refused by name (predictor/events/read.py; the
+answers: predictor/events/answers.py). Mangum failing on an event it could read is this function's
+fault: a 500, logged and counted in ServerErrors.
 Powertools adds the Lambda context (request id, cold start) to the JSON logs and flushes the
 invocation's metrics as EMF; Mangum turns the API Gateway/ALB event into an ASGI request for ``app``
 (read once, by ``read_event``) and the app's answer into the event source's response.
