@@ -26,7 +26,7 @@ EVENTS = ROOT / "events"
 IRIS_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 from predictor.observability import logger  # noqa: E402
-from tests.utils import FakeLambdaContext  # noqa: E402
+from tests.utils import FakeLambdaContext, manifest_of  # noqa: E402
 from tests.zoo import ZooModel, build_zoo  # noqa: E402
 from tools.model import package_model  # noqa: E402
 
@@ -89,6 +89,12 @@ def iris_estimator(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("user") / "iris-clf.joblib"
     joblib.dump(model, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def name(default_bundle: Path) -> str:
+    """The default model's name, as the standard protocols address it."""
+    return manifest_of(default_bundle)["name"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

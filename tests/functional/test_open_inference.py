@@ -54,11 +54,6 @@ def error_of(response: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def name(default_bundle: Path) -> str:
-    return manifest_of(default_bundle)["name"]  # type: ignore[no-any-return]
-
-
-@pytest.fixture(scope="module")
 def iris_name(iris_bundle: Path) -> str:
     return manifest_of(iris_bundle)["name"]  # type: ignore[no-any-return]
 

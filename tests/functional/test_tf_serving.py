@@ -25,11 +25,6 @@ def call(handler: Handler, method: str, path: str, body: Any = None, api: str = 
     return response["statusCode"], json.loads(response["body"])
 
 
-@pytest.fixture(scope="module")
-def name(default_bundle: Path) -> str:
-    return manifest_of(default_bundle)["name"]  # type: ignore[no-any-return]
-
-
 @pytest.mark.parametrize("api", ["rest", "http"])
 def test_row_and_columnar_formats(
     handler: Handler, name: str, default_bundle: Path, default_estimator: Any, api: str

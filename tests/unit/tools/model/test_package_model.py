@@ -100,7 +100,10 @@ def test_reference_rows_are_drawn_within_the_range_the_estimator_records(tmp_pat
     assert reference["source"].startswith("drawn uniformly within the training range (RandomForestRegressor split")
     assert reference["source"].endswith("then 88 of the parity gate's 88 rows on both sides of 44 split thresholds")
     every = np.array(reference["rows"])
-    assert every.shape == (32 + 88, 10)  # the drawn rows, then the threshold probes (tests/unit/tools/model/test_tree_probes.py)
+    assert every.shape == (
+        32 + 88,
+        10,
+    )  # the drawn rows, then the threshold probes (tests/unit/tools/model/test_tree_probes.py)
     assert reference["predictions"] == forest.predict(every).tolist()
     rows = every[:32]
     used = np.unique(np.concatenate([t.tree_.feature[t.tree_.feature >= 0] for t in forest.estimators_]))
