@@ -34,6 +34,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, StandardScaler
+from xgboost import XGBClassifier, XGBRegressor
 
 from predictor.settings import DEFAULT_MAX_BATCH_ROWS
 from tests.utils import assert_labels_equal, assert_predictions_close
@@ -96,6 +97,11 @@ def housing_bands() -> Data:  # the same houses, the price as one of three named
     return x, np.asarray(["low", "mid", "high"])[np.digitize(price, np.quantile(price, [1 / 3, 2 / 3]))]
 
 
+def housing_band_codes() -> Data:  # the bands as the codes 0, 1, 2: XGBClassifier takes encoded labels only
+    x, price = housing()
+    return x, np.digitize(price, np.quantile(price, [1 / 3, 2 / 3]))
+
+
 def scaled_and_passed(final: Any) -> Any:
     """A ColumnTransformer by index: two columns standardised, two min-max scaled, one passed through
     (so the trees see the columns reordered), then ``final``."""
@@ -154,6 +160,12 @@ CASES = [
         eval_csv=False),
     Case("column-transformer-hist-gradient-boosting", lambda: scaled_and_passed(HistGradientBoostingRegressor(
         max_iter=100, random_state=0)), housing, "onnx", "float64", eval_csv=False),
+    # XGBoost compares float32 inputs with float32 split conditions (x < split goes left): the graph casts where
+    # XGBoost does, and the probes sit on both sides of its strict comparisons.
+    Case("xgboost-regressor", lambda: XGBRegressor(n_estimators=300, random_state=0), housing, "onnx", "float64",
+         "xgbregressor", eval_csv=False),
+    Case("scaler-xgboost-classifier", lambda: make_pipeline(StandardScaler(), XGBClassifier(
+        n_estimators=100, random_state=0)), housing_band_codes, "onnx", "float64", "xgbclassifier", eval_csv=False),
     # A one-hot encoder before the trees cannot be inverted to reach their thresholds: without real rows, auto
     # keeps scikit-learn and asks for them.
     Case("one-hot-random-forest", lambda: make_pipeline(ColumnTransformer(

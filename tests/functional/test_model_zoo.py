@@ -78,7 +78,7 @@ def test_onnx_bundles_record_dtype_gate_and_tolerance(name: str, zoo: dict[str, 
     assert any("eval.csv" in source for source in parity["sources"]) == model.case.eval_csv
     cast = f", cast to float32 before {model.case.cast}" if model.case.cast else ""
     assert f"runtime onnx ({model.case.dtype} input{cast}; parity gate on {parity['rows']:,} rows" in model.stdout
-    is_tree = model.case.cast is not None or "hist-gradient-boosting" in name
+    is_tree = model.case.cast is not None or "hist-gradient-boosting" in name  # xgboost casts too
     assert (probed is not None) == is_tree
     if is_tree:
         assert 0 < probed <= parity["splits_total"]

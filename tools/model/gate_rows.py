@@ -47,12 +47,12 @@ def recorded_ranges(estimator: Any, n_features: int) -> tuple[FloatMatrix, Float
         mean, scale = np.asarray(first.mean_), np.asarray(first.scale_)
         return mean - 2 * scale, mean + 2 * scale, f"{type(first).__name__} mean_ +- 2 scale_"
     final = steps[-1][1] if steps else estimator
-    trees = [t.tree_ for t in np.ravel(getattr(final, "estimators_", [final])) if hasattr(t, "tree_")]
-    if not trees or first is not final:  # the trees' thresholds are in the preprocessing's output space
+    found = tree_probes.trees_of(final)
+    if found is None or first is not final:  # the trees' thresholds are in the preprocessing's output space
         return None
     low, high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
-    for tree in trees:
-        split = tree.feature >= 0  # leaves have feature -2
+    for tree in found[0]:
+        split = tree.left >= 0
         np.minimum.at(low, tree.feature[split], tree.threshold[split])
         np.maximum.at(high, tree.feature[split], tree.threshold[split])
     unused = ~np.isfinite(low)

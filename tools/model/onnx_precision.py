@@ -63,9 +63,17 @@ def split_pipeline(estimator: Any) -> tuple[list[tuple[str, Any]], str, Any]:
     return [], type(estimator).__name__.lower(), estimator
 
 
+def is_xgboost(final: Any) -> bool:
+    """XGBoost's scikit-learn estimators (XGBRegressor, XGBClassifier): converted by onnxmltools."""
+    return type(final).__module__.partition(".")[0] == "xgboost"
+
+
 def casts_to_float32(final: Any) -> bool:
     """scikit-learn's decision trees and the ensembles made only of them (forests, extra trees, classic gradient
-    boosting, bagging of trees) cast their input to float32 before comparing it with a threshold."""
+    boosting, bagging of trees) cast their input to float32 before comparing it with a threshold; so does
+    XGBoost (its DMatrix holds float32)."""
+    if is_xgboost(final):
+        return True
     parts = np.ravel(getattr(final, "estimators_", [final]))
     return bool(len(parts)) and all(isinstance(part, BaseDecisionTree) for part in parts)
 
@@ -110,6 +118,8 @@ def convert(estimator: Any, n_features: int, task: str, precision: Precision) ->
     tensor = DoubleTensorType if precision.input_dtype == "float64" else FloatTensorType
     model = with_cast(estimator, n_features) if precision.cast_before_final else estimator
     final = split_pipeline(estimator)[2]
+    if is_xgboost(final):
+        register_xgboost()
     options = {id(final): {"zipmap": False}} if task == "classification" else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -154,3 +164,23 @@ def use_float64_thresholds(graph: Any, final: Any) -> None:
     for opset in graph.opset_import:
         if opset.domain == "ai.onnx.ml":
             opset.version = max(opset.version, 3)  # the *_as_tensor attributes are ai.onnx.ml opset 3's
+
+
+def register_xgboost() -> None:
+    """onnxmltools' XGBoost converters, registered with skl2onnx so that a pipeline ending in an XGBoost
+    estimator converts as one graph (build time only: the function never imports either)."""
+    from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+    from xgboost import XGBClassifier, XGBRegressor
+
+    update_registered_converter(
+        XGBRegressor, "XGBoostXGBRegressor", calculate_linear_regressor_output_shapes, convert_xgboost
+    )
+    update_registered_converter(
+        XGBClassifier, "XGBoostXGBClassifier", calculate_linear_classifier_output_shapes, convert_xgboost,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )  # fmt: skip

@@ -17,13 +17,14 @@ step) cannot be inverted: ``Uninvertible`` says which, and ``make model`` asks f
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from tools.model.onnx_precision import casts_to_float32, is_hist_gradient_boosting, split_pipeline
+from tools.model.onnx_precision import casts_to_float32, is_hist_gradient_boosting, is_xgboost, split_pipeline
 
 PROBED_SPLITS = 1_000  # at most this many splits probed (two rows each); sampled with a fixed seed beyond
 BISECTION_STEPS = 80  # float64 has 64 bits: enough to reach adjacent request values
@@ -38,12 +39,14 @@ class Uninvertible(ValueError):
 
 @dataclass(frozen=True)
 class Tree:
-    """One decision tree as arrays indexed by node; leaves have ``left == -1``."""
+    """One decision tree as arrays indexed by node; leaves have ``left == -1``. A row goes left when its value
+    is ``<= threshold`` (scikit-learn), or ``< threshold`` when ``strict`` (XGBoost)."""
 
     feature: np.ndarray
     threshold: np.ndarray
     left: np.ndarray
     right: np.ndarray
+    strict: bool = False
 
     def parents(self) -> np.ndarray:
         parent = np.full(len(self.feature), -1)
@@ -71,6 +74,7 @@ class Probes:
     splits: list[Split]
     total_splits: int
     compare_dtype: type
+    strict: bool = False  # the trees send a row left when its value is < the threshold (else <=)
 
     @property
     def summary(self) -> str:
@@ -78,8 +82,28 @@ class Probes:
         return f"{len(self.rows):,} rows on both sides of {len(self.splits):,} split thresholds{sampled}"
 
 
+def xgboost_trees(final: Any) -> list[Tree] | None:
+    """An XGBoost estimator's trees from its own model JSON (float32 split conditions, exactly), or None when
+    it has none that can be probed (gblinear, dart, categorical splits)."""
+    model = json.loads(final.get_booster().save_raw(raw_format="json"))["learner"]["gradient_booster"]
+    if model.get("name") != "gbtree":
+        return None
+    trees = []
+    for tree in model["model"]["trees"]:
+        if any(tree["split_type"]):
+            return None
+        left = np.asarray(tree["left_children"], dtype=np.int64)
+        threshold = np.asarray(tree["split_conditions"], dtype=np.float32).astype(np.float64)
+        feature = np.asarray(tree["split_indices"], dtype=np.int64)
+        trees.append(Tree(feature, threshold, left, np.asarray(tree["right_children"], dtype=np.int64), strict=True))
+    return trees
+
+
 def trees_of(final: Any) -> tuple[list[Tree], type] | None:
     """The final estimator's trees and the dtype it compares inputs in; None when it is not a tree model."""
+    if is_xgboost(final):
+        trees = xgboost_trees(final)
+        return (trees, np.float32) if trees else None
     if casts_to_float32(final):
         parts = [part.tree_ for part in np.ravel(getattr(final, "estimators_", [final]))]
         trees = [Tree(t.feature, t.threshold, t.children_left, t.children_right) for t in parts]
@@ -195,9 +219,11 @@ def inside(low: np.ndarray, high: np.ndarray, preferred: np.ndarray) -> np.ndarr
     return np.where((preferred > low) & (preferred <= high), preferred, inner)
 
 
-def sides(affine: Affine, rows: np.ndarray, splits: list[Split], compare: type) -> tuple[np.ndarray, np.ndarray]:
+def sides(affine: Affine, rows: np.ndarray, splits: list[Split], compare: type,
+          strict: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """For each row (reaching its split's node), the two request values of the split's feature that put the
-    tree input last at-or-below and first above the threshold, as the estimator computes it (bisection)."""
+    tree input last on the left and first on the right of the threshold, as the estimator computes it
+    (bisection)."""
     index = np.arange(len(rows))
     feature = np.array([s.feature for s in splits])
     threshold = np.array([s.threshold for s in splits])
@@ -208,7 +234,7 @@ def sides(affine: Affine, rows: np.ndarray, splits: list[Split], compare: type) 
         trial = rows.copy()
         trial[index, column] = values
         seen = affine.transform(trial)[index, feature].astype(compare).astype(np.float64)
-        return np.asarray(seen <= threshold)
+        return np.asarray(seen < threshold if strict else seen <= threshold)
 
     guess = (threshold - affine.offset[feature]) / affine.slope[feature]
     reach = np.maximum(np.abs(guess), 1.0) * 1e-4
@@ -248,11 +274,12 @@ def probe_rows(estimator: Any, base_rows: FloatMatrix, limit: int = PROBED_SPLIT
     for i, split in enumerate(splits):
         chosen = inside(split.low, split.high, base)
         rows[i, affine.source] = affine.inverse(chosen)
-    left, right = sides(affine, rows, splits, compare)
+    strict = trees[0].strict
+    left, right = sides(affine, rows, splits, compare, strict)
     column = affine.source[[s.feature for s in splits]]
     index = np.arange(len(splits))
     below, above = rows.copy(), rows.copy()
     below[index, column], above[index, column] = left, right
     paired = np.empty((2 * len(splits), rows.shape[1]))
     paired[0::2], paired[1::2] = below, above
-    return Probes(paired, splits, total, compare)
+    return Probes(paired, splits, total, compare, strict)

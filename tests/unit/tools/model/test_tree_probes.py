@@ -12,6 +12,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegresso
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, StandardScaler
+from xgboost import XGBRegressor
 
 from tests.zoo import housing
 from tools.model import tree_probes
@@ -20,14 +21,17 @@ from tools.model.tree_probes import Probes, Uninvertible, probe_rows
 X, Y = (part[:3000] for part in housing())
 
 
-def assert_straddles(probes: Probes, tree_inputs: np.ndarray, compare: type) -> None:
+def assert_straddles(probes: Probes, tree_inputs: np.ndarray, compare: type, strict: bool = False) -> None:
     """Each pair: the split's tree input at or below its threshold in the first row, above it in the second, as
     close as they can be: a few steps of the dtype the estimator compares in apart, or the request values
     themselves adjacent numbers (a scaler's slope can make one request step many steps in the trees)."""
     seen = tree_inputs.astype(compare).astype(np.float64)
     for i, split in enumerate(probes.splits):
         below, above = seen[2 * i, split.feature], seen[2 * i + 1, split.feature]
-        assert below <= split.threshold < above, (i, below, split.threshold, above)
+        if strict:  # XGBoost: left when x < split
+            assert below < split.threshold <= above, (i, below, split.threshold, above)
+        else:
+            assert below <= split.threshold < above, (i, below, split.threshold, above)
         changed = np.flatnonzero(probes.rows[2 * i] != probes.rows[2 * i + 1])
         assert len(changed) == 1
         left, right = probes.rows[2 * i, changed[0]], probes.rows[2 * i + 1, changed[0]]
@@ -58,6 +62,14 @@ def test_hist_gradient_boosting_is_probed_in_float64_through_reordered_columns()
     assert probes.compare_dtype is np.float64
     assert len(probes.splits) == probes.total_splits  # fewer than the limit: every split
     assert_straddles(probes, model[:-1].transform(probes.rows), np.float64)
+
+
+def test_xgboost_is_probed_on_both_sides_of_its_strict_float32_splits() -> None:
+    model = make_pipeline(MinMaxScaler(), XGBRegressor(n_estimators=20, random_state=0)).fit(X, Y)
+    probes = probe_rows(model, X[:32])
+    assert probes is not None
+    assert (probes.compare_dtype, probes.strict) == (np.float32, True)
+    assert_straddles(probes, model[:-1].transform(probes.rows), np.float32, strict=True)
 
 
 def test_a_model_without_trees_has_no_probes() -> None:
