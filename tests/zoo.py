@@ -19,6 +19,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_iris, load_wine, make_friedman1
 from sklearn.ensemble import (
@@ -166,6 +167,11 @@ CASES = [
          "xgbregressor", eval_csv=False),
     Case("scaler-xgboost-classifier", lambda: make_pipeline(StandardScaler(), XGBClassifier(
         n_estimators=100, random_state=0)), housing_band_codes, "onnx", "float64", "xgbclassifier", eval_csv=False),
+    # LightGBM compares float64 inputs with float64 thresholds: the graph carries its thresholds in float64.
+    Case("lightgbm-regressor", lambda: LGBMRegressor(n_estimators=300, random_state=0, verbose=-1), housing, "onnx",
+         "float64", eval_csv=False),
+    Case("scaler-lightgbm-classifier", lambda: make_pipeline(StandardScaler(), LGBMClassifier(
+        n_estimators=100, random_state=0, verbose=-1)), housing_bands, "onnx", "float64", eval_csv=False),
     # A one-hot encoder before the trees cannot be inverted to reach their thresholds: without real rows, auto
     # keeps scikit-learn and asks for them.
     Case("one-hot-random-forest", lambda: make_pipeline(ColumnTransformer(

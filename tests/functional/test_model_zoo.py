@@ -14,11 +14,21 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
+from lightgbm import LGBMRegressor
 from sklearn.datasets import load_iris
 from sklearn.neighbors import KNeighborsClassifier
 
 from tests.conftest import ROOT, Handler, import_app, load_event, production_handler
-from tests.zoo import CASES, ZooModel, assert_answers_match, assert_not_reference_rows, batches, package, write_csv
+from tests.zoo import (
+    CASES,
+    ZooModel,
+    assert_answers_match,
+    assert_not_reference_rows,
+    batches,
+    housing,
+    package,
+    write_csv,
+)
 from tools.model.convert_onnx import (
     PARITY_PROBABILITY_ATOL,
     PARITY_RTOL,
@@ -78,7 +88,7 @@ def test_onnx_bundles_record_dtype_gate_and_tolerance(name: str, zoo: dict[str, 
     assert any("eval.csv" in source for source in parity["sources"]) == model.case.eval_csv
     cast = f", cast to float32 before {model.case.cast}" if model.case.cast else ""
     assert f"runtime onnx ({model.case.dtype} input{cast}; parity gate on {parity['rows']:,} rows" in model.stdout
-    is_tree = model.case.cast is not None or "hist-gradient-boosting" in name  # xgboost casts too
+    is_tree = model.case.cast is not None or "hist-gradient-boosting" in name or "lightgbm" in name
     assert (probed is not None) == is_tree
     if is_tree:
         assert 0 < probed <= parity["splits_total"]
@@ -205,3 +215,19 @@ def test_the_gate_refuses_the_all_float32_graph_of_a_scaler_and_forest(zoo: dict
     assert "scikit-learn's " in message
     assert "the graph's " in message
     assert "RUNTIME=sklearn" in message
+
+
+def test_lightgbm_linear_trees_are_refused_by_the_gate(tmp_path: Path) -> None:
+    """LightGBM linear_tree=True converts without a word and answers far off (its leaves are linear models, the
+    graph's constants): the gate refuses the graph, says why, and nothing is packaged (the scikit-learn layer
+    does not ship LightGBM)."""
+    x, y = housing()
+    model = LGBMRegressor(n_estimators=50, linear_tree=True, random_state=0, verbose=-1).fit(x[:6000], y[:6000])
+    path = tmp_path / "linear.joblib"
+    joblib.dump(model, path)
+    code, _, err = package(["--estimator", str(path), "--out", str(tmp_path / "model")])
+    assert code == 2
+    assert "LGBMRegressor needs lightgbm, which the scikit-learn layer does not ship" in err
+    assert "parity gate: relative error" in err
+    assert "LightGBM linear_tree=True: its leaves are linear models" in err
+    assert not (tmp_path / "model").exists()

@@ -36,6 +36,7 @@ from predictor.model.runtime import FloatMatrix, to_jsonable
 from tools.model import onnx_precision, parity_report
 from tools.model.onnx_precision import INPUT_NAME, Precision
 from tools.model.tree_probes import Probes
+from tools.model.trees import split_pipeline
 
 PARITY_RTOL = 1e-6  # regression: relative to |sklearn| + the mean |prediction|
 PARITY_PROBABILITY_ATOL = 1e-5  # classification: absolute, on probabilities in [0, 1]
@@ -93,7 +94,7 @@ def to_onnx(estimator: Any, n_features: int, task: str, precision: Precision) ->
     names["onnx_version"], names["skl2onnx_version"] = onnx.__version__, skl2onnx.__version__
     names["step_dtypes"] = onnx_precision.step_dtypes(estimator, precision)
     if precision.cast_before_final:
-        names["cast_to_float32_before"] = onnx_precision.split_pipeline(estimator)[1]
+        names["cast_to_float32_before"] = split_pipeline(estimator)[1]
     return graph.SerializeToString(), names
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from tools.model import tree_probes
 from tools.model.tree_probes import Probes
+from tools.model.trees import trees_of
 
 REFERENCE_ROWS = 32  # rows whose outputs the bundle stores and the function reproduces at cold start
 REFERENCE_VALUES = 20_000  # at most this many stored numbers: keeps manifest.json small for wide models
@@ -47,7 +48,7 @@ def recorded_ranges(estimator: Any, n_features: int) -> tuple[FloatMatrix, Float
         mean, scale = np.asarray(first.mean_), np.asarray(first.scale_)
         return mean - 2 * scale, mean + 2 * scale, f"{type(first).__name__} mean_ +- 2 scale_"
     final = steps[-1][1] if steps else estimator
-    found = tree_probes.trees_of(final)
+    found = trees_of(final)
     if found is None or first is not final:  # the trees' thresholds are in the preprocessing's output space
         return None
     low, high = np.full(n_features, np.inf), np.full(n_features, -np.inf)

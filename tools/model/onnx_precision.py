@@ -3,18 +3,20 @@
 A served answer is the model's own only if every comparison with a split threshold sees the number
 scikit-learn sees. scikit-learn's decision trees, forests, extra trees and classic gradient boosting run
 the whole pipeline before them in float64 and cast to float32 only at the tree ensemble's input
-(``check_array(dtype=np.float32)`` inside ``predict``); HistGradientBoosting compares float64 inputs with
-float64 thresholds. A graph that scales in float32 (``FloatTensorType`` input) rounds every scaled value
-before the cast, and rows next to a threshold take the other branch: answers 1e-3 apart on real rows.
+(``check_array(dtype=np.float32)`` inside ``predict``), and so does XGBoost; HistGradientBoosting and
+LightGBM compare float64 inputs with float64 thresholds. A graph that scales in float32 (``FloatTensorType``
+input) rounds every scaled value before the cast, and rows next to a threshold take the other branch: answers
+1e-3 apart on real rows.
 
 So the graphs built here take float64 input and compute:
 
 - ``cast``: the preprocessing in float64, then a ``Cast`` to float32 before the tree ensemble, as
-  scikit-learn does (skl2onnx's ``CastTransformer`` inserted as a step; skl2onnx already adjusts each
-  float32 threshold so that ``float32(x) <= threshold`` branches as scikit-learn's float64 threshold does);
-- ``float64``: float64 throughout; for HistGradientBoosting the tree operator's thresholds are the
-  estimator's own float64 values (``nodes_values_as_tensor``, ai.onnx.ml opset 3: skl2onnx writes them as
-  float32), its scores cast back to float64 (ONNX Runtime's tree operators give float32 scores);
+  scikit-learn's trees and XGBoost do (skl2onnx's ``CastTransformer`` inserted as a step; skl2onnx already
+  adjusts each float32 threshold so that ``float32(x) <= threshold`` branches as scikit-learn's float64
+  threshold does; XGBoost's split conditions are float32 already);
+- ``float64``: float64 throughout; for HistGradientBoosting and LightGBM the tree operator's thresholds are
+  the estimator's own float64 values (``nodes_values_as_tensor``, ai.onnx.ml opset 3: the converters write
+  them as float32), its scores cast back to float64 (ONNX Runtime's tree operators give float32 scores);
 - ``float32``: float32 input throughout: the last resort, as before, which the parity gate must prove.
 
 The packager tries them in order (``precisions``); the manifest records which one served
@@ -28,13 +30,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.tree import BaseDecisionTree
+
+from tools.model.trees import casts_to_float32, compares_in_float64, is_lightgbm, is_xgboost, split_pipeline, trees_of
 
 InputDtype = Literal["float64", "float32"]
 TARGET_OPSET = {"": 21, "ai.onnx.ml": 3}  # what skl2onnx 1.20 converts to and onnxruntime 1.32 runs
 INPUT_NAME = "input"
 CAST_STEP = "cast_to_float32"
-HIST_GRADIENT_BOOSTING = {"HistGradientBoostingRegressor", "HistGradientBoostingClassifier"}
 TREE_OPERATORS = {"TreeEnsembleRegressor": 0, "TreeEnsembleClassifier": 1}  # op type -> index of its score output
 
 
@@ -54,40 +56,12 @@ FLOAT64_TREES = Precision("float64", "float64", float64_thresholds=True)
 FLOAT32 = Precision("float32", "float32")
 
 
-def split_pipeline(estimator: Any) -> tuple[list[tuple[str, Any]], str, Any]:
-    """(the steps before the final estimator, the final step's name, the final estimator)."""
-    steps = getattr(estimator, "steps", None)
-    if steps:
-        name, final = steps[-1]
-        return list(steps[:-1]), name, final
-    return [], type(estimator).__name__.lower(), estimator
-
-
-def is_xgboost(final: Any) -> bool:
-    """XGBoost's scikit-learn estimators (XGBRegressor, XGBClassifier): converted by onnxmltools."""
-    return type(final).__module__.partition(".")[0] == "xgboost"
-
-
-def casts_to_float32(final: Any) -> bool:
-    """scikit-learn's decision trees and the ensembles made only of them (forests, extra trees, classic gradient
-    boosting, bagging of trees) cast their input to float32 before comparing it with a threshold; so does
-    XGBoost (its DMatrix holds float32)."""
-    if is_xgboost(final):
-        return True
-    parts = np.ravel(getattr(final, "estimators_", [final]))
-    return bool(len(parts)) and all(isinstance(part, BaseDecisionTree) for part in parts)
-
-
-def is_hist_gradient_boosting(final: Any) -> bool:
-    return type(final).__name__ in HIST_GRADIENT_BOOSTING
-
-
 def precisions(estimator: Any) -> list[Precision]:
     """The precisions to try, the estimator's own first."""
     final = split_pipeline(estimator)[2]
     if casts_to_float32(final):
         return [CAST, FLOAT32]
-    if is_hist_gradient_boosting(final):
+    if compares_in_float64(final):
         return [FLOAT64_TREES, FLOAT32]
     return [FLOAT64, FLOAT32]
 
@@ -120,6 +94,8 @@ def convert(estimator: Any, n_features: int, task: str, precision: Precision) ->
     final = split_pipeline(estimator)[2]
     if is_xgboost(final):
         register_xgboost()
+    if is_lightgbm(final):
+        register_lightgbm()
     options = {id(final): {"zipmap": False}} if task == "classification" else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -135,26 +111,39 @@ def convert(estimator: Any, n_features: int, task: str, precision: Precision) ->
     return graph
 
 
+def exact_thresholds(final: Any) -> dict[tuple[int, float], float]:
+    """(feature, the float32 copy a converter wrote) -> the estimator's own float64 threshold; ValueError when two
+    thresholds of one feature share a float32 copy (the graph's node could not be told which it is)."""
+    found = trees_of(final)
+    if found is None:
+        raise ValueError(f"{type(final).__name__}: its trees cannot be read")
+    exact: dict[tuple[int, float], float] = {}
+    for tree in found[0]:
+        split = tree.left >= 0
+        for feature, threshold in zip(tree.feature[split], tree.threshold[split], strict=True):
+            key = (int(feature), float(np.float32(threshold)))
+            if exact.setdefault(key, float(threshold)) != float(threshold):
+                raise ValueError(f"two thresholds of feature {feature} round to the same float32 {key[1]!r}")
+    return exact
+
+
 def use_float64_thresholds(graph: Any, final: Any) -> None:
-    """HistGradientBoosting's tree operators: the estimator's float64 thresholds instead of skl2onnx's float32
-    copies, and their float32 scores cast to float64 for the nodes after them. Tree ``t`` of the operator is
-    ``_predictors`` flattened (iteration-major, one tree per class within an iteration), as skl2onnx numbers it."""
+    """Tree operators with the estimator's float64 thresholds (HistGradientBoosting, LightGBM) instead of the
+    float32 copies the converters write, and their float32 scores cast to float64 for the nodes after them."""
     from onnx import TensorProto, helper, numpy_helper
 
-    trees = [tree for iteration in final._predictors for tree in iteration]
+    exact = exact_thresholds(final)
     for node in [n for n in graph.graph.node if n.op_type in TREE_OPERATORS]:
         attributes = {attribute.name: attribute for attribute in node.attribute}
         modes = list(attributes["nodes_modes"].strings)
-        pairs = zip(attributes["nodes_treeids"].ints, attributes["nodes_nodeids"].ints, modes, strict=True)
-        exact = np.array(
-            [trees[t].nodes[n]["num_threshold"] if mode == b"BRANCH_LEQ" else 0.0 for t, n, mode in pairs],
-            dtype=np.float64,
-        )
+        if set(modes) - {b"BRANCH_LEQ", b"LEAF"}:
+            raise ValueError(f"the tree operator has branches other than <=: {sorted(set(modes))}")
         written = np.asarray(attributes["nodes_values"].floats, dtype=np.float32)
-        if not np.array_equal(exact.astype(np.float32), written):
-            raise ValueError("the tree operator's nodes are not the estimator's in skl2onnx's order")
+        pairs = zip(attributes["nodes_featureids"].ints, written, modes, strict=True)
+        values = [exact[int(feature), float(value)] if mode == b"BRANCH_LEQ" else 0.0 for feature, value, mode in pairs]
         node.attribute.remove(attributes["nodes_values"])
-        node.attribute.append(helper.make_attribute("nodes_values_as_tensor", numpy_helper.from_array(exact)))
+        tensor = numpy_helper.from_array(np.asarray(values, dtype=np.float64))
+        node.attribute.append(helper.make_attribute("nodes_values_as_tensor", tensor))
         score = TREE_OPERATORS[node.op_type]
         name = node.output[score]
         node.output[score] = f"{name}_float32"
@@ -182,5 +171,25 @@ def register_xgboost() -> None:
     )
     update_registered_converter(
         XGBClassifier, "XGBoostXGBClassifier", calculate_linear_classifier_output_shapes, convert_xgboost,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )  # fmt: skip
+
+
+def register_lightgbm() -> None:
+    """onnxmltools' LightGBM converters, registered with skl2onnx (build time only)."""
+    from lightgbm import LGBMClassifier, LGBMRegressor
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    update_registered_converter(
+        LGBMRegressor, "LightGbmLGBMRegressor", calculate_linear_regressor_output_shapes, convert_lightgbm,
+        options={"split": None},
+    )  # fmt: skip
+    update_registered_converter(
+        LGBMClassifier, "LightGbmLGBMClassifier", calculate_linear_classifier_output_shapes, convert_lightgbm,
         options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
     )  # fmt: skip

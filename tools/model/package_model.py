@@ -371,6 +371,13 @@ def check_layer_ships_its_code(estimator: Any) -> None:
     (the user's own module) but not in the layer would pass every check below and fail at cold start."""
     referenced = modules_referenced(estimator)
     missing = unshipped(referenced, "sklearn")
+    boosters = sorted({module.partition(".")[0] for module in missing} & {"xgboost", "lightgbm"})
+    if boosters:
+        raise PackagingError(
+            f"{describe(estimator)} needs {' and '.join(boosters)}, which the scikit-learn layer does not ship: "
+            "XGBoost and LightGBM models are served by ONNX Runtime, when their graph passes the parity gate "
+            "(a layer with the library itself is not built yet)"
+        )
     if missing:
         names = ", ".join(f"{module}.{name}" for module in missing for name in sorted(referenced[module]))
         raise PackagingError(

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from tools.model import onnx_precision
-from tools.model.onnx_precision import Precision, split_pipeline
-from tools.model.tree_probes import trees_of
+from tools.model.onnx_precision import Precision
+from tools.model.trees import is_lightgbm, split_pipeline, trees_of
 
 EXAMPLES = 3  # rows and thresholds named in a message
 WHAT_TO_DO = (
@@ -97,6 +97,13 @@ def crossings(graph_seen: np.ndarray, sklearn_seen: np.ndarray, thresholds: dict
     return found
 
 
+def known_cause(final: Any) -> str:
+    """A converter's known blind spot, when the estimator has it."""
+    if is_lightgbm(final) and final.get_params().get("linear_tree"):
+        return " (LightGBM linear_tree=True: its leaves are linear models, which onnxmltools converts as constants)"
+    return ""
+
+
 def where_they_part(estimator: Any, precision: Precision, rows: np.ndarray, feature_names: list[str]) -> str:
     """A sentence (starting with '. ') on where the answers for ``rows`` part, ending with what to do."""
     before, final_name, final = split_pipeline(estimator)
@@ -112,7 +119,7 @@ def where_they_part(estimator: Any, precision: Precision, rows: np.ndarray, feat
     if ours.shape != theirs.shape or not (ours != theirs).any():
         return (
             f". {final_name} receives the same inputs in the graph as in scikit-learn on these rows: its converted "
-            f"trees themselves answer otherwise. {WHAT_TO_DO}"
+            f"trees themselves answer otherwise{known_cause(final)}. {WHAT_TO_DO}"
         )
     features = np.concatenate([tree.feature[tree.left >= 0] for tree in trees])
     values = np.concatenate([tree.threshold[tree.left >= 0] for tree in trees])

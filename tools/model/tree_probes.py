@@ -17,14 +17,13 @@ step) cannot be inverted: ``Uninvertible`` says which, and ``make model`` asks f
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from tools.model.onnx_precision import casts_to_float32, is_hist_gradient_boosting, is_xgboost, split_pipeline
+from tools.model.trees import Tree, split_pipeline, trees_of
 
 PROBED_SPLITS = 1_000  # at most this many splits probed (two rows each); sampled with a fixed seed beyond
 BISECTION_STEPS = 80  # float64 has 64 bits: enough to reach adjacent request values
@@ -35,25 +34,6 @@ FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
 
 class Uninvertible(ValueError):
     """The preprocessing cannot be inverted column by column: the message names the step."""
-
-
-@dataclass(frozen=True)
-class Tree:
-    """One decision tree as arrays indexed by node; leaves have ``left == -1``. A row goes left when its value
-    is ``<= threshold`` (scikit-learn), or ``< threshold`` when ``strict`` (XGBoost)."""
-
-    feature: np.ndarray
-    threshold: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    strict: bool = False
-
-    def parents(self) -> np.ndarray:
-        parent = np.full(len(self.feature), -1)
-        internal = np.flatnonzero(self.left >= 0)
-        parent[self.left[internal]] = internal
-        parent[self.right[internal]] = internal
-        return parent
 
 
 @dataclass(frozen=True)
@@ -80,44 +60,6 @@ class Probes:
     def summary(self) -> str:
         sampled = "" if len(self.splits) == self.total_splits else f" (sampled of {self.total_splits:,})"
         return f"{len(self.rows):,} rows on both sides of {len(self.splits):,} split thresholds{sampled}"
-
-
-def xgboost_trees(final: Any) -> list[Tree] | None:
-    """An XGBoost estimator's trees from its own model JSON (float32 split conditions, exactly), or None when
-    it has none that can be probed (gblinear, dart, categorical splits)."""
-    model = json.loads(final.get_booster().save_raw(raw_format="json"))["learner"]["gradient_booster"]
-    if model.get("name") != "gbtree":
-        return None
-    trees = []
-    for tree in model["model"]["trees"]:
-        if any(tree["split_type"]):
-            return None
-        left = np.asarray(tree["left_children"], dtype=np.int64)
-        threshold = np.asarray(tree["split_conditions"], dtype=np.float32).astype(np.float64)
-        feature = np.asarray(tree["split_indices"], dtype=np.int64)
-        trees.append(Tree(feature, threshold, left, np.asarray(tree["right_children"], dtype=np.int64), strict=True))
-    return trees
-
-
-def trees_of(final: Any) -> tuple[list[Tree], type] | None:
-    """The final estimator's trees and the dtype it compares inputs in; None when it is not a tree model."""
-    if is_xgboost(final):
-        trees = xgboost_trees(final)
-        return (trees, np.float32) if trees else None
-    if casts_to_float32(final):
-        parts = [part.tree_ for part in np.ravel(getattr(final, "estimators_", [final]))]
-        trees = [Tree(t.feature, t.threshold, t.children_left, t.children_right) for t in parts]
-        return trees, np.float32
-    if is_hist_gradient_boosting(final):
-        nodes = [tree.nodes for iteration in final._predictors for tree in iteration]
-        trees = [
-            Tree(n["feature_idx"].astype(np.int64), n["num_threshold"],
-                 np.where(n["is_leaf"], -1, n["left"].astype(np.int64)),
-                 np.where(n["is_leaf"], -1, n["right"].astype(np.int64)))
-            for n in nodes
-        ]  # fmt: skip
-        return trees, np.float64
-    return None
 
 
 def all_splits(trees: list[Tree]) -> list[tuple[int, int]]:

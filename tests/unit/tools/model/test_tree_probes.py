@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lightgbm import LGBMRegressor
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
@@ -70,6 +71,14 @@ def test_xgboost_is_probed_on_both_sides_of_its_strict_float32_splits() -> None:
     assert probes is not None
     assert (probes.compare_dtype, probes.strict) == (np.float32, True)
     assert_straddles(probes, model[:-1].transform(probes.rows), np.float32, strict=True)
+
+
+def test_lightgbm_is_probed_in_float64_on_its_own_thresholds() -> None:
+    model = make_pipeline(StandardScaler(), LGBMRegressor(n_estimators=20, random_state=0, verbose=-1)).fit(X, Y)
+    probes = probe_rows(model, X[:32])
+    assert probes is not None
+    assert (probes.compare_dtype, probes.strict) == (np.float64, False)
+    assert_straddles(probes, model[:-1].transform(probes.rows), np.float64)
 
 
 def test_a_model_without_trees_has_no_probes() -> None:
