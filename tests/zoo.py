@@ -123,6 +123,7 @@ class Case:
     cast: str | None = None  # the step before which the graph casts to float32 (scikit-learn's trees), if any
     eval_csv: bool = True  # package with EVAL_CSV (the eval split) or without (reference rows drawn)
     reason: tuple[str, ...] = ()  # a fallback: words its printed reason must hold
+    saved_as: str = "joblib"  # or a booster's own format, saved with its save_model: "json", "ubj", "txt"
 
 
 CASES = [
@@ -172,6 +173,12 @@ CASES = [
          "float64", eval_csv=False),
     Case("scaler-lightgbm-classifier", lambda: make_pipeline(StandardScaler(), LGBMClassifier(
         n_estimators=100, random_state=0, verbose=-1)), housing_bands, "onnx", "float64", eval_csv=False),
+    # Boosters saved with their library's own save_model, as many training scripts leave them: the task from the
+    # objective, the classes 0..k-1.
+    Case("xgboost-booster-json", lambda: XGBRegressor(n_estimators=100, random_state=0), housing, "onnx",
+         "float64", "xgbregressor", eval_csv=False, saved_as="json"),
+    Case("lightgbm-booster-txt", lambda: LGBMClassifier(n_estimators=100, random_state=0, verbose=-1),
+         housing_band_codes, "onnx", "float64", eval_csv=False, saved_as="txt"),
     # A one-hot encoder before the trees cannot be inverted to reach their thresholds: without real rows, auto
     # keeps scikit-learn and asks for them.
     Case("one-hot-random-forest", lambda: make_pipeline(ColumnTransformer(
@@ -233,13 +240,23 @@ def package(args: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def save(estimator: Any, path: Path) -> None:
+    """As a user hands the model over: joblib.dump, or the booster's own save_model (XGBoost, LightGBM)."""
+    if path.suffix == ".joblib":
+        joblib.dump(estimator, path)
+    elif path.suffix == ".txt":
+        estimator.booster_.save_model(str(path))
+    else:
+        estimator.get_booster().save_model(str(path))
+
+
 def build(case: Case, where: Path) -> ZooModel:
     train, evaluation, held = split(case)
     estimator = case.make().fit(*train)
     names = [f"f{i}" for i in range(train[0].shape[1])]
     where.mkdir(parents=True)
-    estimator_path = where / f"{case.name}.joblib"
-    joblib.dump(estimator, estimator_path)
+    estimator_path = where / f"{case.name}.{case.saved_as}"
+    save(estimator, estimator_path)
     eval_csv = write_csv(where / "eval.csv", names, evaluation)
     args = ["--estimator", str(estimator_path), "--feature-names", ",".join(names), "--out", str(where / "model")]
     if case.eval_csv:

@@ -54,7 +54,7 @@ from predictor.model.runtime import to_jsonable
 from predictor.model.sklearn_runtime import VERSIONS as SKLEARN_VERSIONS
 from predictor.model.sklearn_runtime import make_single_process
 from tools.build.model_layer import requirements_name, unshipped
-from tools.model import convert_onnx
+from tools.model import boosters, convert_onnx
 from tools.model.convert_onnx import Tolerance
 from tools.model.gate_rows import ProvingRows, ReferenceRows, drawn_rows, evenly_spaced, proving_rows
 from tools.model.pickle_imports import modules_referenced
@@ -97,8 +97,14 @@ def train_default() -> tuple[Any, list[str], dict[str, Any], dict[str, Any], Ref
 
 
 def load_user_estimator(path: Path) -> Any:
+    """A joblib/pickle file of a fitted estimator, or a booster saved with its library's own save_model."""
     if not path.is_file():
         raise PackagingError(f"estimator file not found: {path}")
+    if path.suffix.lower() in boosters.SUFFIXES:
+        try:
+            return boosters.load(path)
+        except boosters.BoosterError as exc:
+            raise PackagingError(str(exc)) from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", InconsistentVersionWarning)
@@ -140,6 +146,14 @@ def unimportable(path: Path, exc: Exception) -> str | None:
         "classes must live in an importable module, and the function can import only what the layer ships "
         "(layers/model/requirements.txt), so build the model from scikit-learn's own classes"
     )
+
+
+def recorded_names(estimator: Any) -> bool:
+    """Whether the estimator knows its feature names (XGBoost raises instead of answering None)."""
+    try:
+        return getattr(estimator, "feature_names_in_", None) is not None
+    except AttributeError:
+        return False
 
 
 def resolve_feature_names(estimator: Any, given: list[str] | None) -> list[str]:
@@ -446,7 +460,11 @@ def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard
 
 def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--estimator", type=Path, help="a fitted scikit-learn estimator or pipeline (joblib file)")
+    parser.add_argument(
+        "--estimator", type=Path,
+        help="a fitted estimator or pipeline (joblib file), or a booster saved with save_model (XGBoost .json/.ubj, "
+        "LightGBM .txt)",
+    )  # fmt: skip
     parser.add_argument("--feature-names", help="comma-separated, when the estimator has no feature_names_in_")
     parser.add_argument("--name", help="model name (default: diabetes-ridge, or the estimator file's stem)")
     parser.add_argument("--version", help="model version (default: first 12 hex digits of the sha256)")
@@ -480,6 +498,11 @@ def what_to_package(args: argparse.Namespace) -> tuple[Any, list[str], ModelCard
         return estimator, names, card
     estimator = load_user_estimator(args.estimator)
     task = task_of(estimator)
+    if given is None and args.estimator.suffix.lower() in boosters.SUFFIXES and not recorded_names(estimator):
+        raise PackagingError(
+            f"{args.estimator.name} records no feature names: give them, in the booster's column order "
+            "(FEATURE_NAMES=a,b,c)"
+        )
     names = resolve_feature_names(estimator, given)
     eval_rows: ReferenceRows | None = None
     if args.eval_csv:
