@@ -143,8 +143,13 @@ expand: $(SAM_VENV)/.stamp
 	$(SAM_VENV)/bin/expand-template --config-env $(CONFIG_ENV)
 
 # make deploy-rehearsal CONFIG_ENV=prod: sam package + sam deploy against a moto server on loopback
-deploy-rehearsal: build
-	$(BIN)/deploy-rehearsal --config-env $(CONFIG_ENV)
+# Its own build folder, as make invoke's: a running make local keeps its .aws-sam/build (and its warm container).
+REHEARSAL_DIR := .aws-sam/rehearsal
+deploy-rehearsal: venv $(BUNDLE)/manifest.json
+	@mkdir -p $(REHEARSAL_DIR)
+	PYTHON=$(abspath $(BIN)/python) $(SAM) build --build-dir $(REHEARSAL_DIR)/build >$(REHEARSAL_DIR)/build.log 2>&1 \
+		|| { cat $(REHEARSAL_DIR)/build.log; exit 1; }
+	$(BIN)/deploy-rehearsal --config-env $(CONFIG_ENV) --build-dir $(REHEARSAL_DIR)/build
 
 # The benchmarks' own bundles and builds, never .aws-sam/ nor layers/model/model: the runtime comparison's four
 # bundles with their layers (runtimes/) and make bench's sam build of the project's bundle (sam-build/).

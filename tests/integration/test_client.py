@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.conftest import serve
 from tests.utils import free_port
+from tests.zoo import ZooModel
 from tools.operate import client
 
 
@@ -39,11 +40,13 @@ def test_load_mode_reports_and_writes_json_and_plot(
     assert client.main(argv) == 0
     said = capsys.readouterr().out
     assert "300 requests, concurrency 4, 5 row(s) each" in said
-    assert "errors 0 {'200': 300}, cold starts 1" in said
+    # The process's first answer, the one that met its cold start, was the model card the client read to fit its
+    # rows to the served model (GET /model): the load's own requests are all warm.
+    assert "errors 0 {'200': 300}, cold starts 0" in said
     result = json.loads(out.read_text())
     assert result["status_counts"] == {"200": 300}
     assert result["errors"] == 0
-    assert result["cold_starts"] == 1  # the server process's first response said so, and only that one
+    assert result["cold_starts"] == 0
     assert len(result["latencies_ms"]) == 300
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p90"] <= result["latency_ms"]["p99"]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -66,14 +69,35 @@ def test_client_errors_are_explained(server: str, capsys: pytest.CaptureFixture[
 
 
 def test_5xx_is_retried_then_reported(broken_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    row = ["--features", ",".join(["0.01"] * 10)]  # the refused bundle has no model card to fit a row to
     started = time.perf_counter()
-    assert client.main(["predict", "--url", broken_server, "--retries", "2"]) == 2
+    assert client.main(["predict", "--url", broken_server, *row, "--retries", "2"]) == 2
     assert time.perf_counter() - started >= 0.1  # two backoffs happened
     assert "HTTP 503: model not loaded: sha256 mismatch" in capsys.readouterr().err
     plot = tmp_path / "errors.png"
-    assert client.main(["load", "--url", broken_server, "-n", "20", "-c", "2", "--quiet", "--plot", str(plot)]) == 1
-    assert "errors 20 {'503': 20}" in capsys.readouterr().out
+    argv = ["load", "--url", broken_server, *row, "-n", "20", "-c", "2", "--quiet", "--plot", str(plot)]
+    assert client.main(argv) == 1
+    said = capsys.readouterr().out
+    assert "errors 20 {'503': 20}" in said
+    assert "first 503: HTTP 503: model not loaded: sha256 mismatch" in said
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # a run with errors is plotted too
+    assert client.main(["predict", "--url", broken_server]) == 2  # no row given, none to be had from /model
+    assert "cannot read the served model's features from " in capsys.readouterr().err
+
+
+def test_load_fits_its_rows_to_the_served_model(zoo: dict[str, ZooModel], capsys: pytest.CaptureFixture[str]) -> None:
+    """Against a 5-feature model every request is answered (the row is the model's own, from /model); rows that
+    do not fit it are refused, and the load test says why and exits non-zero."""
+    model = zoo["hist-gradient-boosting-regressor"]
+    assert len(model.feature_names) == 5
+    with serve(model.bundle) as base:
+        assert client.main(["load", "--url", base, "-n", "30", "-c", "2", "--rows", "3", "--quiet"]) == 0
+        assert "errors 0 {'200': 30}" in capsys.readouterr().out
+        ten = ["--features", ",".join(["0.5"] * 10)]
+        assert client.main(["load", "--url", base, *ten, "-n", "10", "-c", "2", "--quiet"]) == 1
+        said = capsys.readouterr().out
+    assert "errors 10 {'422': 10}" in said
+    assert "first 422: HTTP 422: features: expected 5 features, got 10" in said
 
 
 def sam_local_like(latencies: list[float], cold_starts: int, server: str) -> client.LoadResult:

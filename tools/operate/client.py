@@ -9,9 +9,12 @@ The URL is the API's base (the stack's ``ApiUrl`` output, or http://127.0.0.1:30
 ``--stack`` reads it from the stack's Outputs. Authentication: ``--api-key`` (or ``--api-key-id``,
 whose value is fetched), or ``--iam`` (SigV4 with the default AWS credentials). Throttling (429) and
 5xx are retried with exponential backoff and jitter (``Retry-After`` honoured), up to ``--retries``.
+Without ``--body`` or ``--features`` the rows are the served model's own first reference row, read from its
+model card (``GET /model``), so they fit whatever model is served.
 
 Load mode sends N requests with C in flight (asyncio + httpx), shows progress, and reports p50/p90/
-p99 latency, throughput, errors by status and the cold starts it met (responses carrying
+p99 latency, throughput, errors by status (with the first answer of each error status, as the server
+worded it; the exit status is 1 when any request failed) and the cold starts it met (responses carrying
 ``X-Cold-Start: true``); ``--out`` writes the JSON result, ``--plot`` a latency histogram and
 percentile curve with p50/p90/p99, errors and cold starts marked. Against ``sam local start-api``
 (``Server: Werkzeug``), requests of a second or more that met no cold start get a note: they are the
@@ -37,7 +40,6 @@ from urllib.parse import urlsplit
 import httpx2 as httpx
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-DEFAULT_FEATURES = [0.038, 0.051, 0.062, 0.022, -0.044, -0.035, -0.043, -0.003, 0.020, -0.018]
 
 
 class ClientError(RuntimeError):
@@ -118,7 +120,8 @@ def resolve_auth(args: argparse.Namespace, url: str) -> Auth:
     return Auth(api_key=key, iam_region=region)
 
 
-def request_body(args: argparse.Namespace) -> bytes:
+def request_body(args: argparse.Namespace, url: str, auth: Auth) -> bytes:
+    """--body, --features, else rows fitted to the served model: its own first reference row (GET /model)."""
     if args.body:
         return Path(args.body).read_bytes()
     if args.features:
@@ -126,10 +129,27 @@ def request_body(args: argparse.Namespace) -> bytes:
             return json.dumps({"features": [float(x) for x in args.features.split(",")]}).encode()
         except ValueError:
             raise ClientError(f"--features must be comma-separated numbers, got {args.features!r}") from None
+    row = example_row(url.removesuffix("/predict") + "/model", auth, args.timeout)
     rows = getattr(args, "rows", 1)
     if rows == 1:
-        return json.dumps({"features": DEFAULT_FEATURES}).encode()
-    return json.dumps({"instances": [DEFAULT_FEATURES] * rows}).encode()
+        return json.dumps({"features": row}).encode()
+    return json.dumps({"instances": [row] * rows}).encode()
+
+
+def example_row(model_url: str, auth: Auth, timeout: float) -> list[Any]:
+    """The served model's first reference row (its model card): a body that fits whatever model is served."""
+    try:
+        response = httpx.get(model_url, headers=auth.headers("GET", model_url, b""), timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise ClientError(
+            f"cannot reach {model_url} (to fit the rows to the served model): {type(exc).__name__}"
+        ) from None
+    if response.status_code != 200:
+        raise ClientError(f"cannot read the served model's features from {model_url}: {explain(response)}")
+    try:
+        return list(response.json()["reference"]["rows"][0])
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise ClientError(f"{model_url} holds no model card with reference rows: is this the predict API?") from None
 
 
 def explain(response: httpx.Response) -> str:
@@ -198,6 +218,7 @@ class LoadResult:
     retries: int
     latencies_ms: list[float] = field(repr=False)
     server: str = ""  # the Server header most responses carried
+    first_errors: dict[str, str] = field(default_factory=dict)  # status -> the first error answer's words
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -218,6 +239,7 @@ class LoadTally:
     retries: int = 0
     done: int = 0
     servers: Counter[str] = field(default_factory=Counter)  # the Server header: uvicorn, Werkzeug (sam local)...
+    first_errors: dict[str, str] = field(default_factory=dict)  # status -> the first error answer's words
 
 
 async def send_one(client: httpx.AsyncClient, plan: LoadPlan, headers: dict[str, str] | None, tally: LoadTally) -> None:
@@ -245,6 +267,8 @@ async def send_one(client: httpx.AsyncClient, plan: LoadPlan, headers: dict[str,
         tally.cold_starts += response is not None and response.headers.get("x-cold-start") == "true"
         if response is not None:
             tally.servers[response.headers.get("server", "")] += 1
+            if not status.startswith("2"):
+                tally.first_errors.setdefault(status, explain(response))
         return
 
 
@@ -294,6 +318,7 @@ def load_result(plan: LoadPlan, tally: LoadTally, wall: float) -> LoadResult:
         retries=tally.retries,
         latencies_ms=[round(x, 4) for x in latencies],
         server=tally.servers.most_common(1)[0][0] if tally.servers else "",
+        first_errors=dict(tally.first_errors),
     )
 
 
@@ -385,7 +410,12 @@ def summary(result: LoadResult) -> str:
         f"p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f} ms, p99 {lat['p99']:.2f} ms, "
         f"{result.throughput_rps:.0f} req/s, errors {result.errors} {result.status_counts}, "
         f"cold starts {result.cold_starts}, retries {result.retries}"
-    ) + "".join(f"\n{note}" for note in notes(result))
+    ) + "".join(f"\n{note}" for note in [*first_errors(result), *notes(result)])
+
+
+def first_errors(result: LoadResult) -> list[str]:
+    """The first answer of each error status, as the server worded it."""
+    return [f"first {status}: {words}" for status, words in sorted(result.first_errors.items())]
 
 
 SLOW_MS = 900.0  # a request this slow is a cold start, or something in front of the function
@@ -438,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         url = resolve_url(args)
         auth = resolve_auth(args, url)
-        body = request_body(args)
+        body = request_body(args, url, auth)
         if args.command == "predict":
             _, answer = predict_once(url, auth, body, args.timeout, args.retries)
             print(json.dumps(answer, indent=2))

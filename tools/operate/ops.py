@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -225,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="model-ops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    top.add_argument("--region", help="default: AWS_REGION / the profile's region")
+    top.add_argument("--region", help="default: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region")
     commands = top.add_subparsers(dest="command", required=True)
 
     endpoint = commands.add_parser("endpoint", help="the HTTPS endpoint (and API key id) from the stack's Outputs")
@@ -259,7 +260,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    session = boto3.session.Session(region_name=args.region)
+    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    session = boto3.session.Session(region_name=region)  # boto3 itself reads AWS_DEFAULT_REGION only
     if session.region_name is None:
         print("model-ops: error: no AWS region: pass --region or set AWS_REGION", file=sys.stderr)
         return 2
