@@ -125,7 +125,7 @@ def model_layers(
 
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
-    result = subprocess.run([str(ROOT / "tools" / "docker-engine")], capture_output=True, text=True)
+    result = subprocess.run([str(ROOT / "tools" / "build" / "docker-engine")], capture_output=True, text=True)
     if result.returncode != 0:
         unavailable(f"no Docker engine: {result.stderr.strip().splitlines()[-1] if result.stderr else 'unknown'}")
 
