@@ -54,7 +54,7 @@ from predictor.model.runtime import to_jsonable
 from predictor.model.sklearn_runtime import VERSIONS as SKLEARN_VERSIONS
 from predictor.model.sklearn_runtime import make_single_process
 from tools.build.model_layer import requirements_name, unshipped
-from tools.model import boosters, convert_onnx
+from tools.model import boosters, convert_onnx, named_columns
 from tools.model.convert_onnx import Tolerance
 from tools.model.gate_rows import ProvingRows, ReferenceRows, drawn_rows, evenly_spaced, proving_rows
 from tools.model.pickle_imports import modules_referenced
@@ -280,8 +280,8 @@ def check_takes_float_arrays(estimator: Any, n_features: int) -> None:
     except Exception as exc:  # noqa: BLE001
         raise PackagingError(
             f"{describe(estimator)} cannot predict a float array of {n_features} columns "
-            f"({type(exc).__name__}: {exc}). The function sends numeric arrays, not DataFrames: use column "
-            "indices rather than names in ColumnTransformer, and numeric features only."
+            f"({type(exc).__name__}: {exc}). The function sends numeric arrays in the order of the feature names "
+            "(a ColumnTransformer's columns selected by name are turned into positions): numeric features only."
         ) from None
 
 
@@ -483,6 +483,15 @@ def arguments() -> argparse.ArgumentParser:
     return parser
 
 
+def check_same_answers(original: Any, positional: Any, names: list[str], eval_rows: ReferenceRows | None) -> None:
+    """The copy that selects columns by position answers exactly as the original does on a DataFrame."""
+    rows = drawn_rows(positional, len(names))[0]
+    if eval_rows is not None:
+        rows = np.vstack([rows, eval_rows[0]])
+    if (why := named_columns.differs(original, positional, rows, names)) is not None:
+        raise PackagingError(f"{describe(original)}: its ColumnTransformer selects columns by name, and {why}")
+
+
 def what_to_package(args: argparse.Namespace) -> tuple[Any, list[str], ModelCard]:
     """The estimator (the default model, trained here, or the user's), its feature names and its card."""
     given = [n.strip() for n in args.feature_names.split(",")] if args.feature_names else None
@@ -504,6 +513,7 @@ def what_to_package(args: argparse.Namespace) -> tuple[Any, list[str], ModelCard
             "(FEATURE_NAMES=a,b,c)"
         )
     names = resolve_feature_names(estimator, given)
+    original, estimator = estimator, named_columns.positional(estimator) or estimator
     eval_rows: ReferenceRows | None = None
     if args.eval_csv:
         if not args.target:
@@ -511,6 +521,8 @@ def what_to_package(args: argparse.Namespace) -> tuple[Any, list[str], ModelCard
         metrics, eval_rows = evaluate(estimator, task, args.eval_csv, args.target, names)
     else:
         metrics = {"note": "not evaluated: pass --eval-csv FILE --target COLUMN (make model EVAL_CSV=...)"}
+    if estimator is not original:
+        check_same_answers(original, estimator, names, eval_rows)
     extra = {"source": f"packaged from {args.estimator.name}"}
     card = ModelCard(args.name or args.estimator.stem, args.version, metrics, extra, eval_rows, args.runtime, tolerance)
     return estimator, names, card
