@@ -40,7 +40,7 @@ from xgboost import XGBClassifier, XGBRegressor
 from predictor.settings import DEFAULT_MAX_BATCH_ROWS
 from tests.utils import assert_labels_equal, assert_predictions_close
 from tools.model import package_model
-from tools.model.convert_onnx import PARITY_PROBABILITY_ATOL, PARITY_RTOL
+from tools.model.gate.convert_onnx import PARITY_PROBABILITY_ATOL, PARITY_RTOL
 
 Data = tuple[np.ndarray, np.ndarray]
 
@@ -312,8 +312,8 @@ def float32_graph_rows_off(model: ZooModel) -> str:
     the gate's rule: '' for a model that is not a tree ensemble served by ONNX Runtime."""
     from predictor.model.manifest import OnnxModel, Parity
     from predictor.model.onnx_runtime import OnnxRuntimeModel
-    from tools.model.convert_onnx import to_onnx
-    from tools.model.onnx_precision import FLOAT32
+    from tools.model.gate.convert_onnx import to_onnx
+    from tools.model.gate.onnx_precision import FLOAT32
 
     manifest = model.manifest
     if "parity" not in manifest.get("onnx", {}) or not manifest["onnx"]["parity"].get("splits_probed"):

@@ -29,7 +29,7 @@ from tests.zoo import (
     package,
     write_csv,
 )
-from tools.model.convert_onnx import (
+from tools.model.gate.convert_onnx import (
     PARITY_PROBABILITY_ATOL,
     PARITY_RTOL,
     ConversionFailed,
@@ -37,8 +37,8 @@ from tools.model.convert_onnx import (
     Tolerance,
     attempt,
 )
-from tools.model.gate_rows import drawn_rows, proving_rows
-from tools.model.onnx_precision import FLOAT32
+from tools.model.gate.gate_rows import drawn_rows, proving_rows
+from tools.model.gate.onnx_precision import FLOAT32
 
 NAMES = [case.name for case in CASES]
 ONNX = [case.name for case in CASES if case.runtime == "onnx"]

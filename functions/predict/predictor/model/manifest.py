@@ -65,7 +65,7 @@ class OnnxModel(BaseModel):
 
     input_name: str = Field(min_length=1)
     input_dtype: Literal["float64", "float32"]  # float32 only as a last resort, when no float64 graph passed
-    # Each step of the graph and the dtype it computes in, as the estimator does (tools/model/onnx_precision.py);
+    # Each step of the graph and the dtype it computes in, as the estimator does (tools/model/gate/onnx_precision.py);
     # the graph casts to float32 before the named step (scikit-learn's decision trees and their ensembles).
     step_dtypes: dict[str, Literal["float64", "float32"]] | None = None
     cast_to_float32_before: str | None = None

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from tools.model import onnx_precision
-from tools.model.onnx_precision import Precision
-from tools.model.trees import is_lightgbm, split_pipeline, trees_of
+from tools.model.gate import onnx_precision
+from tools.model.gate.onnx_precision import Precision
+from tools.model.gate.trees import is_lightgbm, split_pipeline, trees_of
 
 EXAMPLES = 3  # rows and thresholds named in a message
 WHAT_TO_DO = (

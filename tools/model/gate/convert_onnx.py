@@ -2,17 +2,18 @@
 
 ``make model RUNTIME=auto`` (the default) asks this module for an ONNX graph; it is kept only when
 
-1. skl2onnx converts the estimator in the estimator's own precision (tools/model/onnx_precision.py: float64
+1. skl2onnx converts the estimator in the estimator's own precision (tools/model/gate/onnx_precision.py: float64
    input, float64 preprocessing, a cast to float32 exactly where scikit-learn's trees cast; float32 input
    throughout only as a last resort);
 2. ONNX Runtime, in the very class the function serves with (predictor/model/onnx_runtime.py), loads it;
 3. the parity gate passes on the bundle's reference rows, on rows either side of the trees' split
-   thresholds (tools/model/tree_probes.py) and on the eval data (``EVAL_CSV``, or the default model's held-out split):
+   thresholds (tools/model/gate/tree_probes.py) and on the eval data (``EVAL_CSV``, or the default model's
+   held-out split):
    - regression: ``|onnx - sklearn| <= rtol x (|sklearn| + scale)`` for every output, where ``scale``
      is the mean |prediction| over the compared rows (so a prediction near zero is judged against the
      model's own magnitude, not against zero); ``rtol`` = 1e-6 by default;
    - classification: identical labels on every row, and every probability within 1e-5 (absolute).
-   When it fails, tools/model/parity_report.py says where the answers part (which step, which rows and thresholds).
+   When it fails, tools/model/gate/parity_report.py says where the answers part (which step, which rows and thresholds).
 
 Otherwise ``auto`` packages the scikit-learn runtime and says why, and ``RUNTIME=onnx`` fails with the
 converter's or the gate's reason. The tolerances are recorded in the manifest: they become the bundle's
@@ -33,10 +34,10 @@ from predictor.model.manifest import BundleError, OnnxModel, Parity
 from predictor.model.onnx_runtime import OnnxRuntimeModel
 from predictor.model.reference import RTOL
 from predictor.model.runtime import FloatMatrix, to_jsonable
-from tools.model import onnx_precision, parity_report
-from tools.model.onnx_precision import INPUT_NAME, Precision
-from tools.model.tree_probes import Probes
-from tools.model.trees import split_pipeline
+from tools.model.gate import onnx_precision, parity_report
+from tools.model.gate.onnx_precision import INPUT_NAME, Precision
+from tools.model.gate.tree_probes import Probes
+from tools.model.gate.trees import split_pipeline
 
 PARITY_RTOL = 1e-6  # regression: relative to |sklearn| + the mean |prediction|
 PARITY_PROBABILITY_ATOL = 1e-5  # classification: absolute, on probabilities in [0, 1]

@@ -1,7 +1,7 @@
 """The tree models the packager knows, and their trees as plain arrays, read from each library's own structures:
 scikit-learn's decision trees and their ensembles, HistGradientBoosting, XGBoost and LightGBM. What each
 compares its inputs in (float32 or float64, ``<`` or ``<=``) is what the ONNX graph must reproduce
-(tools/model/onnx_precision.py) and what the parity gate's probes straddle (tools/model/tree_probes.py).
+(tools/model/gate/onnx_precision.py) and what the parity gate's probes straddle (tools/model/gate/tree_probes.py).
 """
 
 from __future__ import annotations

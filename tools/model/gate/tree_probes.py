@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.model.trees import Tree, split_pipeline, trees_of
+from tools.model.gate.trees import Tree, split_pipeline, trees_of
 
 PROBED_SPLITS = 1_000  # at most this many splits probed (two rows each); sampled with a fixed seed beyond
 BISECTION_STEPS = 80  # float64 has 64 bits: enough to reach adjacent request values

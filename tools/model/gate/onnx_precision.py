@@ -31,7 +31,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tools.model.trees import casts_to_float32, compares_in_float64, is_lightgbm, is_xgboost, split_pipeline, trees_of
+from tools.model.gate.trees import (
+    casts_to_float32,
+    compares_in_float64,
+    is_lightgbm,
+    is_xgboost,
+    split_pipeline,
+    trees_of,
+)
 
 InputDtype = Literal["float64", "float32"]
 TARGET_OPSET = {"": 21, "ai.onnx.ml": 3}  # what skl2onnx 1.20 converts to and onnxruntime 1.32 runs

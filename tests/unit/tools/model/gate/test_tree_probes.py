@@ -1,4 +1,4 @@
-"""The parity gate's threshold probes (tools/model/tree_probes.py): rows that reach each sampled split and fall on
+"""The parity gate's threshold probes (tools/model/gate/tree_probes.py): rows that reach each sampled split and fall on
 either side of its threshold by the smallest step the estimator tells apart, mapped back through invertible
 preprocessing; refused (Uninvertible) through preprocessing that cannot be inverted."""
 
@@ -16,8 +16,8 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncod
 from xgboost import XGBRegressor
 
 from tests.zoo import housing
-from tools.model import tree_probes
-from tools.model.tree_probes import Probes, Uninvertible, probe_rows
+from tools.model.gate import tree_probes
+from tools.model.gate.tree_probes import Probes, Uninvertible, probe_rows
 
 X, Y = (part[:3000] for part in housing())
 

@@ -4,7 +4,7 @@ and the parity gate's rows.
 - Reference rows: up to 32 rows of the eval data (``EVAL_CSV``, evenly spaced), else drawn uniformly within the
   training range the fitted estimator records; stored rounded to 6 significant digits (they are also the
   /docs examples).
-- For a tree model, the threshold probes (tools/model/tree_probes.py): two rows either side of each sampled split,
+- For a tree model, the threshold probes (tools/model/gate/tree_probes.py): two rows either side of each sampled split,
   stored exactly (a rounded probe is no longer next to its threshold) as far as the manifest's budget allows,
   all of them compared by the gate.
 - For a tree model whose preprocessing cannot be inverted, no probes: ``unprovable`` says why, and ``auto``
@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from tools.model import tree_probes
-from tools.model.tree_probes import Probes
-from tools.model.trees import trees_of
+from tools.model.gate import tree_probes
+from tools.model.gate.tree_probes import Probes
+from tools.model.gate.trees import trees_of
 
 REFERENCE_ROWS = 32  # rows whose outputs the bundle stores and the function reproduces at cold start
 REFERENCE_VALUES = 20_000  # at most this many stored numbers: keeps manifest.json small for wide models

@@ -1,0 +1,147 @@
+"""Which runtime serves the bundle: ONNX Runtime when the graph passes the parity gate (``auto``, ``onnx``), else
+scikit-learn, saying why; and the scikit-learn layer's check that it ships every module the pickle imports."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+
+from predictor.model.manifest import (
+    ARTIFACTS,
+    OnnxModel,
+)
+from predictor.model.onnx_runtime import VERSIONS as ONNX_VERSIONS
+from predictor.model.reference import Reference
+from tools.build.model_layer import requirements_name, unshipped
+from tools.model.card import ModelCard, PackagingError, describe
+from tools.model.gate import convert_onnx
+from tools.model.gate.gate_rows import ProvingRows
+from tools.model.pickle_imports import modules_referenced
+
+ARTIFACT = ARTIFACTS["sklearn"]
+
+
+ONNX_ARTIFACT = ARTIFACTS["onnx"]
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    """The runtime that will serve, the manifest fields that say so, and how to write its artifact."""
+
+    fields: dict[str, Any]
+    write: Callable[[Path], None]
+    summary: str
+
+
+def gate_rows(fields: dict[str, Any], card: ModelCard, rows: ProvingRows) -> convert_onnx.GateRows:
+    """The reference rows (with the stored probes), the probes not stored, and the eval data."""
+    reference: Reference = fields["reference"]
+    parts = [(np.asarray(reference.rows, dtype=np.float64), "the reference rows")]
+    if len(unstored := rows.unstored_probes):
+        parts.append((unstored, "the threshold probes the manifest does not store"))
+    if card.eval_rows is not None:
+        parts.append(card.eval_rows)
+    return convert_onnx.GateRows(parts, rows.probes, fields["feature_names"])
+
+
+def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows: ProvingRows) -> RuntimeChoice:
+    """ONNX when asked (or ``auto``) and the conversion passes the parity gate; else scikit-learn, saying why."""
+    if card.runtime == "sklearn":
+        return sklearn_runtime(estimator, "RUNTIME=sklearn")
+    if card.eval_rows is None and card.runtime == "auto" and rows.unprovable is not None:
+        return fall_back(estimator, rows.unprovable)
+    try:
+        converted = convert_onnx.convert(
+            estimator, len(fields["feature_names"]), fields["task"], fields["has_probabilities"],
+            gate_rows(fields, card, rows), card.tolerance,
+        )  # fmt: skip
+    except convert_onnx.ConversionFailed as exc:
+        if card.runtime == "onnx":
+            raise PackagingError(
+                f"RUNTIME=onnx: {describe(estimator)} cannot be served by ONNX Runtime: {exc}"
+            ) from None
+        return fall_back(estimator, str(exc))
+    reference: Reference = fields["reference"]
+    tolerance = reference.model_copy(update={"rtol": converted.rtol, "atol": converted.atol})
+    update = {
+        "runtime": "onnx",
+        "artifact": ONNX_ARTIFACT,
+        "onnxruntime_version": ONNX_VERSIONS["onnxruntime_version"],  # the version the function checks
+        "onnx": converted.info,
+        "runtime_choice": f"{card.runtime}: ONNX Runtime passed the parity gate ({precision_words(converted.info)})",
+        "reference": tolerance,
+    }
+
+    def write(path: Path) -> None:
+        path.write_bytes(converted.graph)
+
+    return RuntimeChoice(update, write, gate_summary(converted.info))
+
+
+def fall_back(estimator: Any, why: str) -> RuntimeChoice:
+    reason = f"auto: ONNX not used ({why})"
+    try:
+        choice = sklearn_runtime(estimator, reason)
+    except PackagingError as exc:
+        raise PackagingError(f"{exc}. (ONNX Runtime cannot serve it either: {why})") from None
+    print(f"package_model: {describe(estimator)} is served by scikit-learn: {reason}", file=sys.stderr)
+    return choice
+
+
+def sklearn_runtime(estimator: Any, reason: str) -> RuntimeChoice:
+    check_layer_ships_its_code(estimator)
+
+    def write(path: Path) -> None:
+        joblib.dump(estimator, path)
+
+    return RuntimeChoice({"runtime_choice": reason}, write, "runtime sklearn")
+
+
+def check_layer_ships_its_code(estimator: Any) -> None:
+    """A pickle imports every class and function it names as the function loads it. Code importable here
+    (the user's own module) but not in the layer would pass every check below and fail at cold start."""
+    referenced = modules_referenced(estimator)
+    missing = unshipped(referenced, "sklearn")
+    boosters = sorted({module.partition(".")[0] for module in missing} & {"xgboost", "lightgbm"})
+    if boosters:
+        raise PackagingError(
+            f"{describe(estimator)} needs {' and '.join(boosters)}, which the scikit-learn layer does not ship: "
+            "XGBoost and LightGBM models are served by ONNX Runtime, when their graph passes the parity gate "
+            "(a layer with the library itself is not built yet)"
+        )
+    if missing:
+        names = ", ".join(f"{module}.{name}" for module in missing for name in sorted(referenced[module]))
+        raise PackagingError(
+            f"{describe(estimator)} refers to {names}, which the model layer does not ship: the function "
+            f"would fail to load it. The layer installs only {requirements_name('sklearn')}. Build the model "
+            "from scikit-learn's and numpy's own classes and functions (FunctionTransformer(numpy.log1p), "
+            "ColumnTransformer, ...), or pin the package that provides the module in that file"
+        )
+
+
+def gate_summary(info: OnnxModel) -> str:
+    figures = info.parity
+    if figures.max_relative_error is not None:
+        agreement = f"max relative error {figures.max_relative_error:.2g}"
+    else:
+        agreement = "labels identical" + (
+            f", max probability error {figures.max_probability_error:.2g}"
+            if figures.max_probability_error is not None
+            else ""
+        )
+    probed = ""
+    if figures.splits_probed is not None:
+        probed = f", either side of {figures.splits_probed:,} of {figures.splits_total:,} split thresholds among them"
+    return f"runtime onnx ({precision_words(info)}; parity gate on {figures.rows:,} rows{probed}: {agreement})"
+
+
+def precision_words(info: OnnxModel) -> str:
+    """ "float64 input", and where the graph casts to float32 when it does."""
+    cast = f", cast to float32 before {info.cast_to_float32_before}" if info.cast_to_float32_before else ""
+    return f"{info.input_dtype} input{cast}"
