@@ -71,8 +71,9 @@ def lightgbm_estimator(path: Path) -> Any:
         raise BoosterError(
             f"{path.name} is not a LightGBM text model saved with save_model: {first_line(exc)}"
         ) from None
-    objective = booster.dump_model()["objective"].split()[0]
-    classes = booster.dump_model()["num_class"] if objective == "multiclass" else 2
+    dump = booster.dump_model()  # the whole model as JSON: read once
+    objective = dump["objective"].split()[0]
+    classes = dump["num_class"] if objective == "multiclass" else 2
     if objective in LIGHTGBM_REGRESSION:
         estimator: Any = lightgbm.LGBMRegressor()
     elif objective in {"binary", "multiclass"}:

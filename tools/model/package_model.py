@@ -47,10 +47,16 @@ from tools.model.card import ModelCard, PackagingError, describe, task_of
 from tools.model.default_model import train_default
 from tools.model.gate import convert_onnx
 from tools.model.gate.convert_onnx import Tolerance
-from tools.model.gate.gate_rows import ProvingRows, ReferenceRows, drawn_rows, evenly_spaced, proving_rows
+from tools.model.gate.gate_rows import (
+    FloatMatrix,
+    ProvingRows,
+    ReferenceRows,
+    drawn_rows,
+    evenly_spaced,
+    proving_rows,
+)
 from tools.model.runtime_choice import ARTIFACT, choose_runtime
 from tools.model.user_model import (
-    check_same_answers,
     evaluate,
     load_user_estimator,
     recorded_names,
@@ -124,6 +130,12 @@ def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: M
     }
 
 
+def check_same_answers(original: Any, positional: Any, names: list[str], rows: FloatMatrix) -> None:
+    """The copy that selects columns by position answers exactly as the original does on a DataFrame."""
+    if (why := named_columns.differs(original, positional, rows, names)) is not None:
+        raise PackagingError(f"{describe(original)}: its ColumnTransformer selects columns by name, and {why}")
+
+
 def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard) -> Manifest:
     """Write the bundle to ``out`` atomically (a staging folder renamed into place)."""
     task = task_of(estimator)
@@ -131,6 +143,9 @@ def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard
     check_takes_float_arrays(estimator, len(feature_names))
     known = card.eval_rows
     base = evenly_spaced(*known) if known is not None else drawn_rows(estimator, len(feature_names))
+    if card.original is not None:
+        # on the eval data when given (the reference rows are a few of them), else on the drawn rows
+        check_same_answers(card.original, estimator, feature_names, known[0] if known is not None else base[0])
     rows = proving_rows(estimator, base)
     fields = manifest_fields(estimator, task, feature_names, card, rows)
     choice = choose_runtime(estimator, fields, card, rows)
@@ -212,10 +227,11 @@ def what_to_package(args: argparse.Namespace) -> tuple[Any, list[str], ModelCard
         metrics, eval_rows = evaluate(estimator, task, args.eval_csv, args.target, names)
     else:
         metrics = {"note": "not evaluated: pass --eval-csv FILE --target COLUMN (make model EVAL_CSV=...)"}
-    if estimator is not original:
-        check_same_answers(original, estimator, names, eval_rows)
     extra = {"source": f"packaged from {args.estimator.name}"}
-    card = ModelCard(args.name or args.estimator.stem, args.version, metrics, extra, eval_rows, args.runtime, tolerance)
+    card = ModelCard(
+        args.name or args.estimator.stem, args.version, metrics, extra, eval_rows, args.runtime, tolerance,
+        original if estimator is not original else None,
+    )  # fmt: skip
     return estimator, names, card
 
 

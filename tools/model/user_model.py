@@ -14,9 +14,9 @@ import numpy as np
 import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
-from tools.model import boosters, named_columns
-from tools.model.card import SAVE_AN_ESTIMATOR, PackagingError, describe
-from tools.model.gate.gate_rows import ReferenceRows, drawn_rows
+from tools.model import boosters
+from tools.model.card import SAVE_AN_ESTIMATOR, PackagingError
+from tools.model.gate.gate_rows import ReferenceRows
 
 
 def load_user_estimator(path: Path) -> Any:
@@ -121,12 +121,3 @@ def evaluate(
         "eval_mae": round(float(mean_absolute_error(y, predicted)), 6),
         "n_eval": len(y),
     }, reference
-
-
-def check_same_answers(original: Any, positional: Any, names: list[str], eval_rows: ReferenceRows | None) -> None:
-    """The copy that selects columns by position answers exactly as the original does on a DataFrame."""
-    rows = drawn_rows(positional, len(names))[0]
-    if eval_rows is not None:
-        rows = np.vstack([rows, eval_rows[0]])
-    if (why := named_columns.differs(original, positional, rows, names)) is not None:
-        raise PackagingError(f"{describe(original)}: its ColumnTransformer selects columns by name, and {why}")
