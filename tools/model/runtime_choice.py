@@ -25,8 +25,6 @@ from tools.model.gate.gate_rows import ProvingRows
 from tools.model.pickle_imports import modules_referenced
 
 ARTIFACT = ARTIFACTS["sklearn"]
-
-
 ONNX_ARTIFACT = ARTIFACTS["onnx"]
 
 
@@ -142,6 +140,6 @@ def gate_summary(info: OnnxModel) -> str:
 
 
 def precision_words(info: OnnxModel) -> str:
-    """ "float64 input", and where the graph casts to float32 when it does."""
+    """The graph's input dtype, and where it casts to float32 when it does: "float64 input, cast to ..."."""
     cast = f", cast to float32 before {info.cast_to_float32_before}" if info.cast_to_float32_before else ""
     return f"{info.input_dtype} input{cast}"

@@ -21,7 +21,7 @@ import numpy as np
 
 from tools.model.gate import tree_probes
 from tools.model.gate.tree_probes import Probes
-from tools.model.gate.trees import trees_of
+from tools.model.gate.trees import split_values, trees_of
 
 REFERENCE_ROWS = 32  # rows whose outputs the bundle stores and the function reproduces at cold start
 REFERENCE_VALUES = 20_000  # at most this many stored numbers: keeps manifest.json small for wide models
@@ -55,10 +55,9 @@ def recorded_ranges(estimator: Any, n_features: int) -> tuple[FloatMatrix, Float
     if found is None or first is not final:  # the trees' thresholds are in the preprocessing's output space
         return None
     low, high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
-    for tree in found[0]:
-        split = tree.left >= 0
-        np.minimum.at(low, tree.feature[split], tree.threshold[split])
-        np.maximum.at(high, tree.feature[split], tree.threshold[split])
+    features, thresholds = split_values(found[0])
+    np.minimum.at(low, features, thresholds)
+    np.maximum.at(high, features, thresholds)
     unused = ~np.isfinite(low)
     low[unused], high[unused] = -1.0, 1.0
     pad = np.where(high > low, 0.1 * (high - low), np.maximum(0.5 * np.abs(low), 1e-3))  # one threshold: straddle it

@@ -37,6 +37,7 @@ from tools.model.gate.trees import (
     is_lightgbm,
     is_xgboost,
     split_pipeline,
+    split_values,
     trees_of,
 )
 
@@ -54,7 +55,7 @@ class Precision:
     name: Literal["cast", "float64", "float32"]
     input_dtype: InputDtype
     cast_before_final: bool = False  # a Cast to float32 between the preprocessing and the final estimator
-    float64_thresholds: bool = False  # HistGradientBoosting: the tree operator's thresholds in float64
+    float64_thresholds: bool = False  # HistGradientBoosting, LightGBM: the tree operator's thresholds in float64
 
 
 CAST = Precision("cast", "float64", cast_before_final=True)
@@ -125,12 +126,10 @@ def exact_thresholds(final: Any) -> dict[tuple[int, float], float]:
     if found is None:
         raise ValueError(f"{type(final).__name__}: its trees cannot be read")
     exact: dict[tuple[int, float], float] = {}
-    for tree in found[0]:
-        split = tree.left >= 0
-        for feature, threshold in zip(tree.feature[split], tree.threshold[split], strict=True):
-            key = (int(feature), float(np.float32(threshold)))
-            if exact.setdefault(key, float(threshold)) != float(threshold):
-                raise ValueError(f"two thresholds of feature {feature} round to the same float32 {key[1]!r}")
+    for feature, threshold in zip(*split_values(found[0]), strict=True):
+        key = (int(feature), float(np.float32(threshold)))
+        if exact.setdefault(key, float(threshold)) != float(threshold):
+            raise ValueError(f"two thresholds of feature {feature} round to the same float32 {key[1]!r}")
     return exact
 
 
@@ -163,29 +162,25 @@ def use_float64_thresholds(graph: Any, final: Any) -> None:
 
 
 def register_xgboost() -> None:
-    """onnxmltools' XGBoost converters, registered with skl2onnx so that a pipeline ending in an XGBoost
-    estimator converts as one graph (build time only: the function never imports either)."""
+    """onnxmltools' XGBoost converters, registered with skl2onnx (build time only)."""
     from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
-    from skl2onnx import update_registered_converter
-    from skl2onnx.common.shape_calculator import (
-        calculate_linear_classifier_output_shapes,
-        calculate_linear_regressor_output_shapes,
-    )
     from xgboost import XGBClassifier, XGBRegressor
 
-    update_registered_converter(
-        XGBRegressor, "XGBoostXGBRegressor", calculate_linear_regressor_output_shapes, convert_xgboost
-    )
-    update_registered_converter(
-        XGBClassifier, "XGBoostXGBClassifier", calculate_linear_classifier_output_shapes, convert_xgboost,
-        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
-    )  # fmt: skip
+    register(XGBRegressor, XGBClassifier, "XGBoost", convert_xgboost)
 
 
 def register_lightgbm() -> None:
     """onnxmltools' LightGBM converters, registered with skl2onnx (build time only)."""
     from lightgbm import LGBMClassifier, LGBMRegressor
     from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+
+    register(LGBMRegressor, LGBMClassifier, "LightGbm", convert_lightgbm, {"split": None})
+
+
+def register(regressor: type, classifier: type, library: str, converter: Any,
+             regressor_options: dict[str, Any] | None = None) -> None:  # fmt: skip
+    """A library's regressor and classifier converters, registered with skl2onnx so that a pipeline ending in one
+    converts as one graph (the aliases are onnxmltools' own names for them)."""
     from skl2onnx import update_registered_converter
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
@@ -193,10 +188,10 @@ def register_lightgbm() -> None:
     )
 
     update_registered_converter(
-        LGBMRegressor, "LightGbmLGBMRegressor", calculate_linear_regressor_output_shapes, convert_lightgbm,
-        options={"split": None},
+        regressor, f"{library}{regressor.__name__}", calculate_linear_regressor_output_shapes, converter,
+        options=regressor_options,
     )  # fmt: skip
     update_registered_converter(
-        LGBMClassifier, "LightGbmLGBMClassifier", calculate_linear_classifier_output_shapes, convert_lightgbm,
+        classifier, f"{library}{classifier.__name__}", calculate_linear_classifier_output_shapes, converter,
         options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
     )  # fmt: skip

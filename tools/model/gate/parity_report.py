@@ -13,7 +13,7 @@ import numpy as np
 
 from tools.model.gate import onnx_precision
 from tools.model.gate.onnx_precision import Precision
-from tools.model.gate.trees import is_lightgbm, split_pipeline, trees_of
+from tools.model.gate.trees import is_lightgbm, split_pipeline, split_values, trees_of
 
 EXAMPLES = 3  # rows and thresholds named in a message
 WHAT_TO_DO = (
@@ -78,19 +78,27 @@ def parting_step(before: list[tuple[str, Any]], precision: Precision, rows: np.n
     return "the cast of the request's values before the trees"
 
 
-def crossings(graph_seen: np.ndarray, sklearn_seen: np.ndarray, thresholds: dict[int, np.ndarray]) -> list[str]:
-    """For rows whose tree inputs differ: both inputs and a split threshold that sends them different ways."""
+def crossings(graph_seen: np.ndarray, sklearn_seen: np.ndarray, thresholds: dict[int, np.ndarray],
+              strict: bool) -> list[str]:  # fmt: skip
+    """For rows whose tree inputs differ: both inputs and a split threshold that sends them different ways (left
+    when ``<= threshold``, or ``< threshold`` for ``strict`` trees: XGBoost)."""
+
+    def side(value: float, threshold: float) -> str:
+        return "left" if (value < threshold if strict else value <= threshold) else "right"
+
     found = []
     for row, column in zip(*np.nonzero(graph_seen != sklearn_seen), strict=True):
         ours, theirs = float(graph_seen[row, column]), float(sklearn_seen[row, column])
         known = thresholds.get(int(column), np.empty(0))
-        between = known[(known >= min(ours, theirs)) & (known < max(ours, theirs))]
+        lowest, highest = min(ours, theirs), max(ours, theirs)
+        between = (
+            known[(known > lowest) & (known <= highest)] if strict else known[(known >= lowest) & (known < highest)]
+        )
         if len(between):
-            side = {True: "left", False: "right"}
             threshold = float(between[0])
             found.append(
                 f"row {row}: at split threshold {threshold!r} on tree input {column}, scikit-learn's {theirs!r} goes "
-                f"{side[theirs <= threshold]}, the graph's {ours!r} {side[ours <= threshold]}"
+                f"{side(theirs, threshold)}, the graph's {ours!r} {side(ours, threshold)}"
             )
         if len(found) == EXAMPLES:
             break
@@ -121,11 +129,10 @@ def where_they_part(estimator: Any, precision: Precision, rows: np.ndarray, feat
             f". {final_name} receives the same inputs in the graph as in scikit-learn on these rows: its converted "
             f"trees themselves answer otherwise{known_cause(final)}. {WHAT_TO_DO}"
         )
-    features = np.concatenate([tree.feature[tree.left >= 0] for tree in trees])
-    values = np.concatenate([tree.threshold[tree.left >= 0] for tree in trees])
+    features, values = split_values(trees)
     thresholds = {int(j): np.unique(values[features == j]) for j in np.unique(features)}
     step = parting_step(before, precision, rows, compare) if before else "the cast of the request's values"
-    examples = "; ".join(crossings(ours, theirs, thresholds))
+    examples = "; ".join(crossings(ours, theirs, thresholds, trees[0].strict))
     first = dict(zip(feature_names, rows[0].tolist(), strict=False))
     return (
         f". The answers part at {step}: {final_name} receives other numbers than in scikit-learn on "

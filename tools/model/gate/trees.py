@@ -35,6 +35,13 @@ class Tree:
         return parent
 
 
+def split_values(trees: list[Tree]) -> tuple[np.ndarray, np.ndarray]:
+    """Every split of the trees: its feature (tree input column) and threshold, leaves left out."""
+    features = np.concatenate([tree.feature[tree.left >= 0] for tree in trees])
+    thresholds = np.concatenate([tree.threshold[tree.left >= 0] for tree in trees])
+    return features, thresholds
+
+
 def split_pipeline(estimator: Any) -> tuple[list[tuple[str, Any]], str, Any]:
     """(the steps before the final estimator, the final step's name, the final estimator)."""
     steps = getattr(estimator, "steps", None)
