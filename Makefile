@@ -12,7 +12,7 @@ PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
 # make model [MODEL=est.joblib] [FEATURE_NAMES=a,b,c] [MODEL_NAME=..] [MODEL_VERSION=..]
-#            [EVAL_CSV=data.csv EVAL_TARGET=column] [RUNTIME=auto|onnx|sklearn] [MODEL_OUT=dir]
+#            [EVAL_CSV=data.csv EVAL_TARGET=column] [RUNTIME=auto|onnx|native] [MODEL_OUT=dir]
 MODEL_OUT ?= $(BUNDLE)
 PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--feature-names "$(FEATURE_NAMES)") \
 	$(if $(MODEL_NAME),--name "$(MODEL_NAME)") $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") \

@@ -19,6 +19,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import pandas as pd
 from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_iris, load_wine, make_friedman1
@@ -93,6 +94,9 @@ def housing() -> Data:
     return x, (price + rng.normal(0, 20_000, n)).round(2)
 
 
+HOUSING_COLUMNS = ("income", "age", "rooms", "latitude", "longitude")
+
+
 def housing_bands() -> Data:  # the same houses, the price as one of three named bands
     x, price = housing()
     return x, np.asarray(["low", "mid", "high"])[np.digitize(price, np.quantile(price, [1 / 3, 2 / 3]))]
@@ -118,12 +122,13 @@ class Case:
     name: str
     make: Callable[[], Any]  # the unfitted estimator
     data: Callable[[], Data]
-    runtime: str  # "onnx" or "sklearn": what auto must choose
+    runtime: str  # what auto must choose: "onnx", or a native runtime ("sklearn", "xgboost", "lightgbm")
     dtype: str | None = None  # ONNX graph input: "float64" (every model here; "float32" is a last resort)
     cast: str | None = None  # the step before which the graph casts to float32 (scikit-learn's trees), if any
     eval_csv: bool = True  # package with EVAL_CSV (the eval split) or without (reference rows drawn)
     reason: tuple[str, ...] = ()  # a fallback: words its printed reason must hold
     saved_as: str = "joblib"  # or a booster's own format, saved with its save_model: "json", "ubj", "txt"
+    columns: tuple[str, ...] = ()  # fitted on a DataFrame with these columns (the feature names), else on an array
 
 
 CASES = [
@@ -191,6 +196,18 @@ CASES = [
          reason=("skl2onnx cannot convert it", "only supports string and int64 categories")),
     Case("function-transformer", lambda: make_pipeline(FunctionTransformer(np.log1p), LinearRegression()), diabetes,
          "sklearn", reason=("skl2onnx cannot convert it", "FunctionTransformer is not supported")),
+    # XGBoost fitted on a DataFrame: its trees name the columns, which onnxmltools cannot read; converted unnamed.
+    Case("xgboost-dataframe", lambda: XGBRegressor(n_estimators=100, random_state=0), housing, "onnx", "float64",
+         "xgbregressor", eval_csv=False, columns=HOUSING_COLUMNS),
+    # Served by their own library: the gate refuses the graph, or there is none.
+    Case("lightgbm-linear-tree", lambda: LGBMRegressor(n_estimators=50, linear_tree=True, random_state=0, verbose=-1),
+         housing, "lightgbm", eval_csv=False,
+         reason=("parity gate: relative error", "LightGBM linear_tree=True: its leaves are linear models")),
+    Case("xgboost-categorical-splits", lambda: XGBRegressor(
+        n_estimators=100, enable_categorical=True, feature_types=["q", "q", "c", "q", "q"], max_cat_to_onehot=1,
+        random_state=0), housing, "xgboost", eval_csv=False, reason=("parity gate: relative error",)),
+    Case("xgboost-gblinear", lambda: XGBRegressor(booster="gblinear", n_estimators=50, random_state=0), housing,
+         "xgboost", reason=("skl2onnx cannot convert it", "gblinear")),
 ]  # fmt: skip
 
 
@@ -252,8 +269,9 @@ def save(estimator: Any, path: Path) -> None:
 
 def build(case: Case, where: Path) -> ZooModel:
     train, evaluation, held = split(case)
-    estimator = case.make().fit(*train)
-    names = [f"f{i}" for i in range(train[0].shape[1])]
+    names = list(case.columns) or [f"f{i}" for i in range(train[0].shape[1])]
+    x_train = pd.DataFrame(train[0], columns=names) if case.columns else train[0]
+    estimator = case.make().fit(x_train, train[1])
     where.mkdir(parents=True)
     estimator_path = where / f"{case.name}.{case.saved_as}"
     save(estimator, estimator_path)

@@ -1,10 +1,11 @@
 """The model zoo (tests/zoo.py) packaged with RUNTIME=auto and served through the production handler: each
 estimator lands on the runtime it should (ONNX Runtime when the conversion passes the parity gate, else
-scikit-learn with the reason printed), says so at /model, and answers API Gateway events on held-out rows as
+the model's own library with the reason printed), says so at /model, and answers API Gateway events on held-out rows as
 the estimator itself does, within the bundle's own tolerance."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -14,7 +15,6 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
-from lightgbm import LGBMRegressor
 from sklearn.datasets import load_iris
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -25,7 +25,6 @@ from tests.zoo import (
     assert_answers_match,
     assert_not_reference_rows,
     batches,
-    housing,
     package,
     write_csv,
 )
@@ -42,7 +41,8 @@ from tools.model.gate.onnx_precision import FLOAT32
 
 NAMES = [case.name for case in CASES]
 ONNX = [case.name for case in CASES if case.runtime == "onnx"]
-FALLBACK = [case.name for case in CASES if case.runtime == "sklearn"]
+FALLBACK = [case.name for case in CASES if case.runtime != "onnx"]
+LIBRARIES = {"sklearn": "scikit-learn", "xgboost": "XGBoost", "lightgbm": "LightGBM"}
 
 
 @pytest.fixture(scope="session")
@@ -103,11 +103,18 @@ def test_onnx_bundles_record_dtype_gate_and_tolerance(name: str, zoo: dict[str, 
 
 
 @pytest.mark.parametrize("name", FALLBACK)
-def test_auto_falls_back_to_scikit_learn_and_says_why(name: str, zoo: dict[str, ZooModel]) -> None:
+def test_auto_falls_back_to_the_models_own_library_and_says_why(name: str, zoo: dict[str, ZooModel]) -> None:
+    """The reason printed and kept; the library that serves recorded with its version (checked at cold start)."""
     model = zoo[name]
     manifest = model.manifest
-    printed = f"package_model: {manifest['estimator']} is served by scikit-learn: auto: ONNX not used ("
+    library = LIBRARIES[model.case.runtime]
+    printed = f"package_model: {manifest['estimator']} is served by {library}: auto: ONNX not used ("
     assert printed in model.stderr
+    assert f"runtime {model.case.runtime} ({library} serves the estimator itself)" in model.stdout
+    if model.case.runtime != "sklearn":
+        assert manifest[f"{model.case.runtime}_version"] == importlib.metadata.version(
+            "xgboost-cpu" if model.case.runtime == "xgboost" else "lightgbm"
+        )
     for words in model.case.reason:
         assert words in model.stderr
         assert words in manifest["runtime_choice"]
@@ -214,20 +221,4 @@ def test_the_gate_refuses_the_all_float32_graph_of_a_scaler_and_forest(zoo: dict
     assert "at split threshold " in message
     assert "scikit-learn's " in message
     assert "the graph's " in message
-    assert "RUNTIME=sklearn" in message
-
-
-def test_lightgbm_linear_trees_are_refused_by_the_gate(tmp_path: Path) -> None:
-    """LightGBM linear_tree=True converts without a word and answers far off (its leaves are linear models, the
-    graph's constants): the gate refuses the graph, says why, and nothing is packaged (the scikit-learn layer
-    does not ship LightGBM)."""
-    x, y = housing()
-    model = LGBMRegressor(n_estimators=50, linear_tree=True, random_state=0, verbose=-1).fit(x[:6000], y[:6000])
-    path = tmp_path / "linear.joblib"
-    joblib.dump(model, path)
-    code, _, err = package(["--estimator", str(path), "--out", str(tmp_path / "model")])
-    assert code == 2
-    assert "LGBMRegressor needs lightgbm, which the scikit-learn layer does not ship" in err
-    assert "parity gate: relative error" in err
-    assert "LightGBM linear_tree=True: its leaves are linear models" in err
-    assert not (tmp_path / "model").exists()
+    assert "RUNTIME=native" in message

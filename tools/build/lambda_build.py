@@ -56,6 +56,9 @@ def read_pins(requirements: Path) -> dict[str, str]:
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
+        if line.startswith("-r "):  # another pins file, as pip reads it: relative to this one
+            pins.update(read_pins(requirements.parent / line[3:].strip()))
+            continue
         match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)", line)
         if not match:
             raise BuildError(f"{requirements}: every line must pin one package as name==version, got {line!r}")

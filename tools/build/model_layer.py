@@ -9,8 +9,9 @@ all read it:
     python -m tools.build.model_layer sizes .aws-sam/build                         # make build: what fits
 
 The layer holds ``python/`` (/opt/python, on sys.path: the runtime's pinned wheels with python3.13
-bytecode, tools/build/lambda_build.py) and ``model/`` (/opt/model, MODEL_DIR): the bundle's ``manifest.json`` and
-the artifact it names, nothing else from the bundle's folder. The build refuses a bundle whose artifact
+bytecode, tools/build/lambda_build.py), ``model/`` (/opt/model, MODEL_DIR): the bundle's ``manifest.json`` and
+the artifact it names, nothing else from the bundle's folder; and, for a runtime whose wheels link a system
+library that Lambda's python3.13 image lacks, ``lib/`` (/opt/lib, on Lambda's LD_LIBRARY_PATH) with it. The build refuses a bundle whose artifact
 is not the one its manifest vouches for, or whose library versions are not the runtime's pins.
 """
 
@@ -37,10 +38,21 @@ class LayerRuntime:
     requirements: Path  # every package the layer's python/ installs, pinned
     distribution: str  # the runtime's own package: a built python/ of this runtime has it
     prune: tuple[str, ...] = ()  # globs under python/ that serving never imports nor loads (a test proves it)
+    # System libraries a wheel links without bundling them (soname -> a glob under python/ of a wheel-bundled copy
+    # of that library, manylinux-built): copied into lib/ under the soname the loader looks for.
+    system_libraries: tuple[tuple[str, str], ...] = ()
 
 
 RUNTIME_LAYERS: dict[Runtime, LayerRuntime] = {
     "sklearn": LayerRuntime(LAYER_DIR / "requirements.txt", "scikit-learn"),
+    "xgboost": LayerRuntime(LAYER_DIR / "requirements-xgboost.txt", "xgboost-cpu", prune=("xgboost/testing",)),
+    # lib_lightgbm.so needs libgomp.so.1, which Amazon Linux's Lambda images do not have: scikit-learn's wheel
+    # bundles the GNU OpenMP runtime (auditwheel-renamed, glibc 2.17 symbols), which the layer ships by its soname.
+    "lightgbm": LayerRuntime(
+        LAYER_DIR / "requirements-lightgbm.txt",
+        "lightgbm",
+        system_libraries=(("libgomp.so.1", "scikit_learn.libs/libgomp-*.so*"),),
+    ),
     "onnx": LayerRuntime(
         LAYER_DIR / "requirements-onnx.txt",
         "onnxruntime",
@@ -144,6 +156,19 @@ def copy_bundle(manifest: Manifest, bundle: Path, dest: Path) -> None:
         shutil.copy2(bundle / name, dest / name)
 
 
+def copy_system_libraries(runtime: LayerRuntime, python: Path, lib: Path) -> None:
+    """lib/ with each system library the runtime's wheels link, from the wheel-bundled copy in python/."""
+    if lib.exists():
+        shutil.rmtree(lib)
+    for soname, pattern in runtime.system_libraries:
+        found = sorted(python.glob(pattern))
+        if not found:
+            raise BuildError(f"no {pattern} in the built layer: cannot ship {soname}, which {runtime.distribution} needs")
+        lib.mkdir(exist_ok=True)
+        shutil.copy2(found[0], lib / soname)
+        print(f"model_layer: lib/{soname} from python/{found[0].relative_to(python).as_posix()}")
+
+
 def build_layer(bundle: Path, out: Path) -> Manifest:
     """The layer for ``bundle`` in ``out``: python/ with its runtime's pins (pruned, with bytecode), model/ with
     the bundle's own files."""
@@ -157,6 +182,7 @@ def build_layer(bundle: Path, out: Path) -> Manifest:
     if python.exists():  # a folder built for the other runtime must not leave its packages behind
         shutil.rmtree(python)
     build(runtime.requirements, python, prefix="/opt/python", prune_paths=runtime.prune)
+    copy_system_libraries(runtime, python, out / "lib")
     copy_bundle(manifest, bundle, out / "model")
     print(
         f"model_layer: unzipped: {manifest.runtime} runtime (python/) {unzipped_size(python) / 1e6:.1f} MB, "
@@ -186,7 +212,7 @@ class Sizes:
     def report(self) -> str:
         rows = [
             ("function (PredictFunction)", self.function),
-            (f"layer: {self.runtime} runtime (/opt/python)", self.layer_runtime),
+            (f"layer: {self.runtime} runtime (/opt/python, /opt/lib)", self.layer_runtime),
             ("layer: model bundle (/opt/model)", self.model),
             ("total", self.total),
         ]
@@ -214,7 +240,7 @@ def measure(function: Path, layer: Path) -> Sizes:
     return Sizes(
         runtime=manifest.runtime,
         function=unzipped_size(function),
-        layer_runtime=unzipped_size(layer / "python"),
+        layer_runtime=sum(unzipped_size(layer / part) for part in ("python", "lib") if (layer / part).exists()),
         model=unzipped_size(layer / "model"),
     )
 

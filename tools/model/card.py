@@ -30,7 +30,7 @@ class ModelCard:
     metrics: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)  # dataset, source: recorded as they are
     eval_rows: ReferenceRows | None = None  # held-out data; None: reference rows drawn within the training range
-    runtime: Literal["auto", "onnx", "sklearn"] = "auto"
+    runtime: Literal["auto", "onnx", "native", "sklearn"] = "auto"
     tolerance: Tolerance = field(default_factory=Tolerance)  # the ONNX parity gate's
     # The estimator as the user fitted it, when the packager serves a rewritten copy of it (named columns turned
     # into positions: tools/model/named_columns.py); the copy must answer exactly as it does.

@@ -38,10 +38,10 @@ from predictor.model.manifest import (
     Manifest,
     sha256_of,
 )
+from predictor.model.native_runtime import VERSIONS as SKLEARN_VERSIONS
+from predictor.model.native_runtime import make_single_process
 from predictor.model.reference import Reference
 from predictor.model.runtime import to_jsonable
-from predictor.model.sklearn_runtime import VERSIONS as SKLEARN_VERSIONS
-from predictor.model.sklearn_runtime import make_single_process
 from tools.model import boosters, named_columns
 from tools.model.card import ModelCard, PackagingError, describe, task_of
 from tools.model.default_model import train_default
@@ -55,7 +55,7 @@ from tools.model.gate.gate_rows import (
     evenly_spaced,
     proving_rows,
 )
-from tools.model.runtime_choice import ARTIFACT, choose_runtime
+from tools.model.runtime_choice import boosting_versions, choose_runtime
 from tools.model.user_model import (
     evaluate,
     load_user_estimator,
@@ -119,8 +119,8 @@ def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: M
         "feature_names": feature_names,
         "classes": to_jsonable(estimator.classes_) if task == "classification" else None,
         "has_probabilities": has_probabilities,
-        "artifact": ARTIFACT,
         **SKLEARN_VERSIONS,  # the very versions the function checks against
+        **boosting_versions(estimator),
         "python_version": platform.python_version(),
         "trained_at": trained_at(),
         "metrics": card.metrics,
@@ -186,8 +186,9 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--eval-csv", type=Path, help="CSV with a header row to compute metrics on")
     parser.add_argument("--target", help="target column of --eval-csv")
     parser.add_argument(
-        "--runtime", choices=["auto", "onnx", "sklearn"], default="auto",
-        help="auto (default): ONNX Runtime when conversion passes the parity gate, else scikit-learn",
+        "--runtime", choices=["auto", "onnx", "native", "sklearn"], default="auto",
+        help="auto (default): ONNX Runtime when conversion passes the parity gate, else the model's own library "
+        "(native: scikit-learn, XGBoost or LightGBM; sklearn is native's former name)",
     )  # fmt: skip
     parser.add_argument("--parity-rtol", type=float, default=convert_onnx.PARITY_RTOL, help="regression tolerance")
     parser.add_argument(

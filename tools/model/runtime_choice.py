@@ -1,8 +1,10 @@
 """Which runtime serves the bundle: ONNX Runtime when the graph passes the parity gate (``auto``, ``onnx``), else
-scikit-learn, saying why; and the scikit-learn layer's check that it ships every module the pickle imports."""
+the model's own library (``native``: scikit-learn, XGBoost or LightGBM), saying why; and the native layer's
+check that it ships every module the pickle imports."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,10 +14,7 @@ from typing import Any
 import joblib
 import numpy as np
 
-from predictor.model.manifest import (
-    ARTIFACTS,
-    OnnxModel,
-)
+from predictor.model.manifest import ARTIFACTS, BOOSTING_LIBRARIES, OnnxModel, Runtime
 from predictor.model.onnx_runtime import VERSIONS as ONNX_VERSIONS
 from predictor.model.reference import Reference
 from tools.build.model_layer import requirements_name, unshipped
@@ -24,8 +23,8 @@ from tools.model.gate import convert_onnx
 from tools.model.gate.gate_rows import ProvingRows
 from tools.model.pickle_imports import modules_referenced
 
-ARTIFACT = ARTIFACTS["sklearn"]
 ONNX_ARTIFACT = ARTIFACTS["onnx"]
+LIBRARY_NAMES: dict[str, str] = {"sklearn": "scikit-learn", "xgboost": "XGBoost", "lightgbm": "LightGBM"}
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,10 @@ def gate_rows(fields: dict[str, Any], card: ModelCard, rows: ProvingRows) -> con
 
 
 def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows: ProvingRows) -> RuntimeChoice:
-    """ONNX when asked (or ``auto``) and the conversion passes the parity gate; else scikit-learn, saying why."""
-    if card.runtime == "sklearn":
-        return sklearn_runtime(estimator, "RUNTIME=sklearn")
+    """ONNX when asked (or ``auto``) and the conversion passes the parity gate; else the model's own library
+    (the native runtime), saying why."""
+    if card.runtime in ("native", "sklearn"):  # sklearn: the native runtime's name before XGBoost and LightGBM
+        return native_runtime(estimator, f"RUNTIME={card.runtime}")
     if card.eval_rows is None and card.runtime == "auto" and rows.unprovable is not None:
         return fall_back(estimator, rows.unprovable)
     try:
@@ -85,39 +85,50 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows
 def fall_back(estimator: Any, why: str) -> RuntimeChoice:
     reason = f"auto: ONNX not used ({why})"
     try:
-        choice = sklearn_runtime(estimator, reason)
+        choice = native_runtime(estimator, reason)
     except PackagingError as exc:
         raise PackagingError(f"{exc}. (ONNX Runtime cannot serve it either: {why})") from None
-    print(f"package_model: {describe(estimator)} is served by scikit-learn: {reason}", file=sys.stderr)
+    library = LIBRARY_NAMES[choice.fields["runtime"]]
+    print(f"package_model: {describe(estimator)} is served by {library}: {reason}", file=sys.stderr)
     return choice
 
 
-def sklearn_runtime(estimator: Any, reason: str) -> RuntimeChoice:
-    check_layer_ships_its_code(estimator)
+def boosting_versions(estimator: Any) -> dict[str, str]:
+    """The version of each boosting library the pickle refers to, as the manifest records it (any runtime)."""
+    referenced = {module.partition(".")[0] for module in modules_referenced(estimator)}
+    return {
+        key: importlib.import_module(lib).__version__ for lib, key in BOOSTING_LIBRARIES.items() if lib in referenced
+    }
+
+
+def native_runtime(estimator: Any, reason: str) -> RuntimeChoice:
+    """The estimator served by its own library: scikit-learn, or the boosting library its pickle refers to."""
+    referenced = modules_referenced(estimator)
+    boosters = sorted({module.partition(".")[0] for module in referenced} & set(BOOSTING_LIBRARIES))
+    if len(boosters) > 1:
+        raise PackagingError(
+            f"{describe(estimator)} needs both XGBoost and LightGBM: a layer ships one boosting library; "
+            "package one model per function"
+        )
+    runtime: Runtime = boosters[0] if boosters else "sklearn"  # type: ignore[assignment]
+    check_layer_ships_its_code(estimator, referenced, runtime)
 
     def write(path: Path) -> None:
         joblib.dump(estimator, path)
 
-    return RuntimeChoice({"runtime_choice": reason}, write, "runtime sklearn")
+    fields = {"runtime": runtime, "artifact": ARTIFACTS[runtime], "runtime_choice": reason}
+    return RuntimeChoice(fields, write, f"runtime {runtime} ({LIBRARY_NAMES[runtime]} serves the estimator itself)")
 
 
-def check_layer_ships_its_code(estimator: Any) -> None:
+def check_layer_ships_its_code(estimator: Any, referenced: dict[str, set[str]], runtime: Runtime) -> None:
     """A pickle imports every class and function it names as the function loads it. Code importable here
     (the user's own module) but not in the layer would pass every check below and fail at cold start."""
-    referenced = modules_referenced(estimator)
-    missing = unshipped(referenced, "sklearn")
-    boosters = sorted({module.partition(".")[0] for module in missing} & {"xgboost", "lightgbm"})
-    if boosters:
-        raise PackagingError(
-            f"{describe(estimator)} needs {' and '.join(boosters)}, which the scikit-learn layer does not ship: "
-            "XGBoost and LightGBM models are served by ONNX Runtime, when their graph passes the parity gate "
-            "(a layer with the library itself is not built yet)"
-        )
+    missing = unshipped(referenced, runtime)
     if missing:
         names = ", ".join(f"{module}.{name}" for module in missing for name in sorted(referenced[module]))
         raise PackagingError(
             f"{describe(estimator)} refers to {names}, which the model layer does not ship: the function "
-            f"would fail to load it. The layer installs only {requirements_name('sklearn')}. Build the model "
+            f"would fail to load it. The layer installs only {requirements_name(runtime)}. Build the model "
             "from scikit-learn's and numpy's own classes and functions (FunctionTransformer(numpy.log1p), "
             "ColumnTransformer, ...), or pin the package that provides the module in that file"
         )

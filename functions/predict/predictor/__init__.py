@@ -6,5 +6,5 @@ reading; ``events.answers`` for the handler's own 400/500) -> the FastAPI app of
 ``web.middleware`` (X-Model-Version, telemetry), ``events.stage`` (root path behind a stage) and CORS ->
 a router: ``routes.predict`` (/predict) or ``protocols.open_inference`` / ``protocols.tf_serving`` ->
 ``pipeline.serve`` (time left, body, the router's parser: ``rows`` or the protocol's tensors) ->
-``model.bundle.ModelBundle.predict`` -> ``model.onnx_runtime`` or ``model.sklearn_runtime``.
+``model.bundle.ModelBundle.predict`` -> ``model.onnx_runtime`` or ``model.native_runtime``.
 """

@@ -25,7 +25,10 @@ The packager tries them in order (``precisions``); the manifest records which on
 
 from __future__ import annotations
 
+import contextlib
+import json
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -101,11 +104,12 @@ def convert(estimator: Any, n_features: int, task: str, precision: Precision) ->
     model = with_cast(estimator, n_features) if precision.cast_before_final else estimator
     final = split_pipeline(estimator)[2]
     if is_xgboost(final):
+        check_xgboost_has_trees(final)
         register_xgboost()
     if is_lightgbm(final):
         register_lightgbm()
     options = {id(final): {"zipmap": False}} if task == "classification" else None
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), booster_unnamed(final):
         warnings.simplefilter("ignore")
         graph = skl2onnx.convert_sklearn(
             model,
@@ -117,6 +121,23 @@ def convert(estimator: Any, n_features: int, task: str, precision: Precision) ->
     if precision.float64_thresholds:
         use_float64_thresholds(graph, final)
     return graph
+
+
+@contextlib.contextmanager
+def booster_unnamed(final: Any) -> Iterator[None]:
+    """An XGBoost model fitted on a DataFrame names its features in its trees' dump, where onnxmltools reads only
+    "f0", "f1", ... ("Unable to interpret 'income'"): its booster goes without names while it converts (the
+    graph takes columns by position, as the function sends them)."""
+    booster: Any = final.get_booster() if is_xgboost(final) else None
+    names = booster.feature_names if booster is not None else None
+    if names is None:
+        yield
+        return
+    booster.feature_names = None
+    try:
+        yield
+    finally:
+        booster.feature_names = names
 
 
 def exact_thresholds(final: Any) -> dict[tuple[int, float], float]:
@@ -159,6 +180,12 @@ def use_float64_thresholds(graph: Any, final: Any) -> None:
     for opset in graph.opset_import:
         if opset.domain == "ai.onnx.ml":
             opset.version = max(opset.version, 3)  # the *_as_tensor attributes are ai.onnx.ml opset 3's
+
+
+def check_xgboost_has_trees(final: Any) -> None:
+    booster = json.loads(final.get_booster().save_config())["learner"]["gradient_booster"]["name"]
+    if booster == "gblinear":
+        raise ValueError("XGBoost's gblinear booster is a linear model: onnxmltools converts tree boosters only")
 
 
 def register_xgboost() -> None:

@@ -17,7 +17,7 @@ from tools.model.gate.trees import is_lightgbm, split_pipeline, split_values, tr
 
 EXAMPLES = 3  # rows and thresholds named in a message
 WHAT_TO_DO = (
-    "What you can do: RUNTIME=sklearn (or auto, which falls back by itself) serves the estimator itself, with "
+    "What you can do: RUNTIME=native (or auto, which falls back by itself) serves the estimator itself, with "
     "the same answers and a larger layer; give EVAL_CSV with real rows to see how often it matters"
 )
 

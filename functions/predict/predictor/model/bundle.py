@@ -1,7 +1,8 @@
 """The model bundle: ``manifest.json`` + the artifact its runtime serves, verified before a byte of it is used.
 
-The manifest's ``runtime`` says which: ``model.joblib`` served by scikit-learn (predictor/model/sklearn_runtime.py)
-or ``model.onnx`` served by ONNX Runtime (predictor/model/onnx_runtime.py). Both sit behind ``ModelBundle.predict``
+The manifest's ``runtime`` says which: ``model.joblib`` served by the estimator's own library (scikit-learn,
+XGBoost or LightGBM: predictor/model/native_runtime.py) or ``model.onnx`` served by ONNX Runtime
+(predictor/model/onnx_runtime.py). Both sit behind ``ModelBundle.predict``
 with the same checks, answers, errors and headers; only the chosen runtime's module is ever imported.
 
 Loading order (each step refuses the bundle with a message naming what is wrong; steps 1-4 are the
@@ -10,8 +11,8 @@ contract's own checks in predictor/model/manifest.py, which the build tools run 
 2. ``manifest.json`` parses and has every required field ("manifest invalid: ...");
 3. the artifact's sha256 equals the manifest's ("sha256 mismatch: ..."): unpickling is code
    execution, so only the exact file that the project's packaging recorded is ever loaded;
-4. the runtime's libraries (scikit-learn, numpy, scipy, joblib; or onnxruntime, numpy) equal the versions
-   the bundle was made with ("library version mismatch: ...");
+4. the runtime's libraries (scikit-learn, numpy, scipy, joblib, and xgboost or lightgbm; or onnxruntime, numpy)
+   equal the versions the bundle was made with ("library version mismatch: ...");
 5. the runtime loads the artifact and it agrees with the manifest: ``joblib.load`` and the estimator's
    feature count and classes, every ``n_jobs`` set to 1 (Lambda has no /dev/shm for joblib's process
    pools); or an InferenceSession whose input dtype, width and outputs are the manifest's;
@@ -32,14 +33,17 @@ from typing import Any
 
 import numpy as np
 
-from predictor.model.manifest import BundleError, Manifest, check_versions, verified_artifact
+from predictor.model.manifest import NATIVE_RUNTIMES, BundleError, Manifest, check_versions, verified_artifact
 from predictor.model.reference import compare
 from predictor.model.runtime import FloatMatrix, Model, RawOutputs, to_jsonable
 
 logger = logging.getLogger(__name__)
 
 RUNTIME_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
-RUNTIME_MODULES = {"sklearn": "predictor.model.sklearn_runtime", "onnx": "predictor.model.onnx_runtime"}
+RUNTIME_MODULES = {
+    "onnx": "predictor.model.onnx_runtime",
+    **dict.fromkeys(NATIVE_RUNTIMES, "predictor.model.native_runtime"),
+}
 
 
 class PredictionError(RuntimeError):
@@ -80,7 +84,7 @@ class ModelBundle:
     def load(cls, model_dir: Path) -> ModelBundle:
         manifest, artifact = verified_artifact(model_dir)
         runtime = runtime_module(manifest)
-        check_versions(manifest, runtime.VERSIONS)
+        check_versions(manifest, runtime.versions(manifest.runtime))
         saved_py = ".".join(manifest.python_version.split(".")[:2])
         if saved_py != RUNTIME_PYTHON:  # pickles written by CPython 3.x load on later 3.y: recorded, not enforced
             logger.info("model saved with Python %s, serving with Python %s", saved_py, RUNTIME_PYTHON)

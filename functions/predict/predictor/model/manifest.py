@@ -16,27 +16,38 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from predictor.model.reference import Reference
 
 MANIFEST_FILE = "manifest.json"
-MANIFEST_FORMAT = 3  # 2: reference predictions (``reference``); 3: the runtime that serves (``runtime``, ``onnx``)
+# 2: reference predictions (``reference``); 3: the runtime that serves (``runtime``, ``onnx``); 4: the boosting
+# libraries' own runtimes (``xgboost``, ``lightgbm``) and their versions
+MANIFEST_FORMAT = 4
 OLDEST_FORMAT = 2  # format 2 bundles are scikit-learn bundles and are still served
 
-Runtime = Literal["sklearn", "onnx"]
+# ``onnx``: the converted graph, served by ONNX Runtime. The native runtimes serve the pickled estimator itself
+# with its own library: ``sklearn`` (scikit-learn alone), ``xgboost`` and ``lightgbm`` (scikit-learn and that
+# boosting library, whose scikit-learn estimators the pickle holds: a booster saved with ``save_model`` is
+# packaged as one).
+Runtime = Literal["sklearn", "onnx", "xgboost", "lightgbm"]
+NATIVE_RUNTIMES: tuple[Runtime, ...] = ("sklearn", "xgboost", "lightgbm")
+BOOSTING_LIBRARIES: dict[str, str] = {"xgboost": "xgboost_version", "lightgbm": "lightgbm_version"}
 
 # Libraries whose exact version is part of the contract, per runtime: manifest key -> distribution name.
-# An ONNX bundle still records the scikit-learn, SciPy and joblib it was fitted and converted with (its
-# reference outputs are theirs), but only ONNX Runtime and numpy serve it, so only they are checked.
+# An ONNX bundle still records the scikit-learn, SciPy, joblib (and boosting library) it was fitted and converted
+# with (its reference outputs are theirs), but only ONNX Runtime and numpy serve it, so only they are checked.
+SKLEARN_LIBRARIES = {
+    "sklearn_version": "scikit-learn",
+    "numpy_version": "numpy",
+    "scipy_version": "scipy",
+    "joblib_version": "joblib",
+}
 RUNTIME_LIBRARIES: dict[str, dict[str, str]] = {
-    "sklearn": {
-        "sklearn_version": "scikit-learn",
-        "numpy_version": "numpy",
-        "scipy_version": "scipy",
-        "joblib_version": "joblib",
-    },
+    "sklearn": SKLEARN_LIBRARIES,
+    "xgboost": {**SKLEARN_LIBRARIES, "xgboost_version": "xgboost-cpu"},
+    "lightgbm": {**SKLEARN_LIBRARIES, "lightgbm_version": "lightgbm"},
     "onnx": {
         "onnxruntime_version": "onnxruntime",
         "numpy_version": "numpy",
     },
 }
-ARTIFACTS: dict[str, str] = {"sklearn": "model.joblib", "onnx": "model.onnx"}
+ARTIFACTS: dict[str, str] = {"onnx": "model.onnx", **dict.fromkeys(NATIVE_RUNTIMES, "model.joblib")}
 
 
 class BundleError(RuntimeError):
@@ -97,6 +108,8 @@ class Manifest(BaseModel):
     numpy_version: str
     scipy_version: str
     joblib_version: str
+    xgboost_version: str | None = None  # a model of XGBoost (any runtime); checked by runtime xgboost
+    lightgbm_version: str | None = None  # a model of LightGBM (any runtime); checked by runtime lightgbm
     onnxruntime_version: str | None = None  # runtime onnx
     onnx: OnnxModel | None = None  # runtime onnx
     runtime_choice: str | None = None  # why this runtime: "auto: ONNX passed the parity gate", or the fallback reason
@@ -125,6 +138,11 @@ class Manifest(BaseModel):
             raise ValueError(f"runtime onnx needs manifest format 3, this one is format {self.format}")
         if self.runtime == "onnx" and (self.onnx is None or self.onnxruntime_version is None):
             raise ValueError("runtime onnx needs the onnx and onnxruntime_version fields")
+        if (key := BOOSTING_LIBRARIES.get(self.runtime)) is not None:
+            if self.format < 4:
+                raise ValueError(f"runtime {self.runtime} needs manifest format 4, this one is format {self.format}")
+            if getattr(self, key) is None:
+                raise ValueError(f"runtime {self.runtime} needs the {key} field")
         return self
 
     @property

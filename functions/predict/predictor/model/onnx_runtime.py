@@ -26,6 +26,12 @@ VERSIONS: dict[str, str] = {
     "numpy_version": np.__version__,
 }
 
+
+def versions(runtime: str) -> dict[str, str]:
+    """The versions this process serves ``runtime`` (``onnx``) with."""
+    return VERSIONS
+
+
 ONNX_TYPES = {"float64": "tensor(double)", "float32": "tensor(float)"}
 
 

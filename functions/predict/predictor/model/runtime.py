@@ -20,7 +20,7 @@ class RawOutputs:
 
 
 class Model(Protocol):
-    """A loaded model of either runtime (predictor/model/sklearn_runtime.py, predictor/model/onnx_runtime.py)."""
+    """A loaded model of either runtime (predictor/model/native_runtime.py, predictor/model/onnx_runtime.py)."""
 
     def predict(self, rows: FloatMatrix) -> RawOutputs: ...
 

@@ -58,7 +58,12 @@ from predictor.web.errors import RequestError
 router = APIRouter(prefix="/v2", tags=["Open Inference Protocol v2 (KServe v2, Triton)"])
 
 SERVER = {"name": "sklearn-serverless-inference", "version": "0.1.0", "extensions": ["binary_tensor_data"]}
-PLATFORMS = {"sklearn": "sklearn_sklearn", "onnx": "onnxruntime_onnx"}
+PLATFORMS = {
+    "sklearn": "sklearn_sklearn",
+    "xgboost": "xgboost_sklearn",
+    "lightgbm": "lightgbm_sklearn",
+    "onnx": "onnxruntime_onnx",
+}
 UNSUPPORTED = ("shared_memory_region", "classification")  # Triton extensions this server does not offer
 OCTET_STREAM_RANGES = ("application/octet-stream", "application/*", "*/*")
 

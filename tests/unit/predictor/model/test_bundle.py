@@ -16,9 +16,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from predictor.model.bundle import ModelBundle
-from predictor.model.manifest import Manifest
-from predictor.model.sklearn_runtime import VERSIONS as RUNTIME_VERSIONS
-from predictor.model.sklearn_runtime import make_single_process
+from predictor.model.manifest import MANIFEST_FORMAT, Manifest
+from predictor.model.native_runtime import VERSIONS as RUNTIME_VERSIONS
+from predictor.model.native_runtime import make_single_process
 from tests.conftest import package
 from tests.utils import assert_predictions_close, refusal, rewrite_manifest
 
@@ -121,7 +121,7 @@ def test_missing_artifact(bundle_copy: Path) -> None:
         ({"task": "forecast"}, "manifest invalid:"),
         ({"feature_names": []}, "manifest invalid:"),
         ({"sha256": "abc"}, "manifest invalid:"),
-        ({"format": 4}, "newer than this function reads"),
+        ({"format": MANIFEST_FORMAT + 1}, "newer than this function reads"),
     ],
 )
 def test_manifest_that_does_not_fit_is_refused(bundle_copy: Path, change: dict[str, Any], message: str) -> None:

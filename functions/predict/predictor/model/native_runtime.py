@@ -1,10 +1,14 @@
-"""The scikit-learn runtime: a fitted estimator unpickled with joblib (manifest ``"runtime": "sklearn"``).
+"""The native runtimes: the fitted estimator itself, unpickled with joblib and served by its own library
+(manifest ``"runtime"``: ``"sklearn"``, or ``"xgboost"`` / ``"lightgbm"`` for those libraries' scikit-learn
+estimators and the pipelines that end in one).
 
-Imported only when the bundle says so: a process serving an ONNX bundle never loads scikit-learn or SciPy.
+Imported only when the bundle says so: a process serving an ONNX bundle never loads scikit-learn or SciPy, and
+a scikit-learn bundle never loads XGBoost or LightGBM.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import warnings
 from pathlib import Path
@@ -16,7 +20,7 @@ import scipy
 import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
-from predictor.model.manifest import BundleError, Manifest
+from predictor.model.manifest import BOOSTING_LIBRARIES, BundleError, Manifest
 from predictor.model.runtime import FloatMatrix, RawOutputs, to_jsonable
 
 logger = logging.getLogger(__name__)
@@ -28,6 +32,23 @@ VERSIONS: dict[str, str] = {
     "scipy_version": scipy.__version__,
     "joblib_version": joblib.__version__,
 }
+
+
+def versions(runtime: str) -> dict[str, str]:
+    """The versions this process serves ``runtime`` with: scikit-learn's stack, and the boosting library the
+    runtime names (imported here, before the pickle is: a layer without it is refused with that reason)."""
+    key = BOOSTING_LIBRARIES.get(runtime)
+    if key is None:
+        return VERSIONS
+    try:
+        library = importlib.import_module(runtime)
+    except ImportError as exc:
+        raise BundleError(
+            f"the bundle needs the {runtime} runtime, which this layer does not ship ({exc}): "
+            "rebuild the layer for this bundle (make build)"
+        ) from None
+    return {**VERSIONS, key: library.__version__}
+
 
 # sklearn warns on every call when a model fitted on a DataFrame gets a plain array; the function
 # always passes arrays ordered by the manifest's feature_names, so the warning carries no news.
