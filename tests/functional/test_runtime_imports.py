@@ -1,6 +1,7 @@
-"""A process serving an ONNX bundle never imports scikit-learn, SciPy or XGBoost (what makes its layer small and
-its cold start short): a fresh interpreter imports the production handler as Lambda does, serves /predict, and reports
-what it imported. The same for a scikit-learn bundle, which must import them: the check can fail."""
+"""A process serving an ONNX bundle never imports scikit-learn, SciPy, XGBoost or LightGBM (what makes its layer
+small and its cold start short): a fresh interpreter imports the production handler as Lambda does, serves /predict,
+and reports what it imported. The same for the native runtimes' bundles, which must import their own library and
+no other: the check can fail."""
 
 from __future__ import annotations
 
@@ -50,13 +51,15 @@ def serve_in_fresh_interpreter(model: ZooModel) -> tuple[dict[str, Any], set[str
     return response, set(out["packages"])
 
 
-@pytest.mark.parametrize("name", ["random-forest", "logistic-strings", "scaler-xgboost-classifier"])
+@pytest.mark.parametrize(
+    "name", ["random-forest", "logistic-strings", "scaler-xgboost-classifier", "scaler-lightgbm-classifier"]
+)
 def test_an_onnx_bundle_is_served_without_scikit_learn_or_scipy(name: str, zoo: dict[str, ZooModel]) -> None:
     model = zoo[name]
     assert model.manifest["runtime"] == "onnx"
     _, packages = serve_in_fresh_interpreter(model)
     assert "onnxruntime" in packages
-    imported = {"sklearn", "scipy", "joblib", "xgboost", "onnxmltools", "skl2onnx"} & packages
+    imported = {"sklearn", "scipy", "joblib", "xgboost", "lightgbm", "onnxmltools", "skl2onnx"} & packages
     assert imported == set(), "an ONNX bundle's process imported them"
 
 
@@ -65,4 +68,13 @@ def test_a_scikit_learn_bundle_imports_them(zoo: dict[str, ZooModel]) -> None:
     assert model.manifest["runtime"] == "sklearn"
     _, packages = serve_in_fresh_interpreter(model)
     assert {"sklearn", "scipy", "joblib"} <= packages
-    assert "onnxruntime" not in packages
+    assert {"onnxruntime", "xgboost", "lightgbm"} & packages == set()
+
+
+@pytest.mark.parametrize(("name", "library"), [("xgboost-gblinear", "xgboost"), ("lightgbm-linear-tree", "lightgbm")])
+def test_a_booster_bundle_imports_its_library_and_no_other(name: str, library: str, zoo: dict[str, ZooModel]) -> None:
+    model = zoo[name]
+    assert model.manifest["runtime"] == library
+    _, packages = serve_in_fresh_interpreter(model)
+    assert {library, "sklearn", "joblib"} <= packages
+    assert {"onnxruntime", "xgboost", "lightgbm"} - {library} & packages == set()

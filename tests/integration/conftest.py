@@ -24,6 +24,7 @@ from cfnlint.decode import cfn_yaml
 from predictor.model.manifest import Runtime, read_manifest
 from tests.conftest import ROOT
 from tests.utils import free_port, served_by
+from tests.zoo import ZooModel
 from tools.local import sam_local
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -99,14 +100,21 @@ class ModelLayer(NamedTuple):
 
 @pytest.fixture(scope="session")
 def model_layers(
-    built: Path, default_bundle: Path, sklearn_bundle: Path, tmp_path_factory: pytest.TempPathFactory
+    built: Path,
+    default_bundle: Path,
+    sklearn_bundle: Path,
+    zoo: dict[str, ZooModel],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, ModelLayer]:
     """A model layer for each runtime, beside the one function `sam build` made: sam build's own layer (for the
-    bundle in layers/model/model), and the other runtime's, built once by the same recipe (layers/model/Makefile,
-    which `sam build` runs) for the default model packaged for that runtime."""
+    bundle in layers/model/model), and each other runtime's, built once by the same recipe (layers/model/Makefile,
+    which `sam build` runs) for the default model packaged for that runtime, or a zoo model that auto served by
+    its own boosting library."""
     own = read_manifest(built / "ModelLayer" / "model").runtime
     layers = {own: ModelLayer(built / "ModelLayer", BUNDLE)}
     bundles = {"onnx": default_bundle, "sklearn": sklearn_bundle}
+    for model in zoo.values():
+        bundles.setdefault(model.case.runtime, model.bundle)
     for runtime in sorted(set(get_args(Runtime)) - {own}):
         assert read_manifest(bundles[runtime]).runtime == runtime
         out = tmp_path_factory.mktemp(f"layer-{runtime}") / "ModelLayer"

@@ -10,15 +10,18 @@ event per 1,000 held-out rows of a model.
 SAM bakes a template's layers into an image tagged by the layers' logical ids alone (``ModelLayer``), rebuilt
 at each invoke: another `sam local invoke` of this project on the same engine (another test run) can retag it
 between this one's build and its container, which then serves the other's model (seen: "expected 10 features,
-got 5"). So the layer's logical id here is the runtime's own (``ZooOnnxLayer``, ``ZooSklearnLayer``; nothing
-else in the template changes), the invokes run one at a time, and every answer's model_version is checked.
+got 5"). So the layer's logical id here is the runtime's own (``ZooOnnxLayer``, ``ZooSklearnLayer``,
+``ZooXgboostLayer``, ``ZooLightgbmLayer``; nothing else in the template changes), the invokes run one at a
+time, and every answer's model_version is checked.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +50,9 @@ def zoo_layers(
         template = re.sub(r"\bModelLayer\b", logical_id, (built / "template.yaml").read_text())
         (build / "template.yaml").write_text(template)
         shutil.copytree(built / "PredictFunction", build / "PredictFunction", symlinks=True)
-        shutil.copytree(layer.path / "python", build / logical_id / "python", symlinks=True)
+        for part in ("python", "lib"):  # lib/: a system library the runtime's wheels link (LightGBM's libgomp)
+            if (layer.path / part).exists():
+                shutil.copytree(layer.path / part, build / logical_id / part, symlinks=True)
         builds[runtime] = build / logical_id
     return builds
 
@@ -82,3 +87,26 @@ def test_zoo_model_answers_in_the_lambda_image(
         assert answer["model_version"] == manifest.version, "the container served another bundle than this model's"
         assert response["headers"]["x-model-version"] == manifest.version
         assert_answers_match(model, answer, part)
+
+
+def test_the_lightgbm_layer_ships_the_openmp_library_the_image_lacks(
+    zoo_layers: dict[str, Path], lambda_image: str
+) -> None:
+    """lib_lightgbm.so links libgomp.so.1, which Lambda's python3.13 image lacks (the image built from Debian
+    packages too): the layer's lib/ (/opt/lib, on Lambda's LD_LIBRARY_PATH) is what lets LightGBM load."""
+    layer = zoo_layers["lightgbm"]
+
+    def import_lightgbm(*env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["docker", "run", "--rm", "--entrypoint", "/bin/sh", "-v", f"{layer}:/opt:ro", "-e",
+             "PYTHONPATH=/opt/python", *env, lambda_image, "-c",
+             "exec python3.13 -c 'import lightgbm; print(lightgbm.__version__)'"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    without = import_lightgbm()
+    if without.returncode != 0:  # an image with its own libgomp (none known) would not need the layer's
+        assert "libgomp.so.1: cannot open shared object file" in without.stderr
+    loaded = import_lightgbm("-e", "LD_LIBRARY_PATH=/opt/lib")
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip() == importlib.metadata.version("lightgbm")
