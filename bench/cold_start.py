@@ -39,13 +39,16 @@ INIT_LOG = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")  # the emulator's
 EVENT = ROOT / "events" / "rest-predict-single.json"
 BARE_LOAD = {  # the baseline: the runtime's import and the model's load, nothing of the function
     "sklearn": "import sklearn, joblib; joblib.load('/opt/model/model.joblib')",
+    "xgboost": "import sklearn, xgboost, joblib; joblib.load('/opt/model/model.joblib')",
+    "lightgbm": "import sklearn, lightgbm, joblib; joblib.load('/opt/model/model.joblib')",
     "onnx": "import numpy, onnxruntime; onnxruntime.InferenceSession('/opt/model/model.onnx')",
 }
 
 
 @dataclass(frozen=True)
 class Deployment:
-    """What Lambda would mount: the function's folder at /var/task, the layer's python/ and model/ under /opt."""
+    """What Lambda would mount: the function's folder at /var/task, the layer's python/ and model/ under /opt (and
+    its lib/, when the runtime ships a system library: /opt/lib)."""
 
     function: Path
     python: Path
@@ -58,7 +61,9 @@ class Deployment:
         return cls(build / "PredictFunction", layer / "python", layer / "model")
 
     def mounts(self) -> list[str]:
-        pairs = ((self.function, "/var/task"), (self.python, "/opt/python"), (self.model, "/opt/model"))
+        pairs = [(self.function, "/var/task"), (self.python, "/opt/python"), (self.model, "/opt/model")]
+        if (lib := self.python.parent / "lib").is_dir():
+            pairs.append((lib, "/opt/lib"))
         return [arg for host, inside in pairs for arg in ("-v", f"{host.resolve()}:{inside}:ro")]
 
     def runtime(self) -> str:
@@ -133,7 +138,16 @@ def cold_start(image: str, deployment: Deployment, event: bytes) -> ColdStart:
 
 
 def bare(image: str, deployment: Deployment) -> float:
-    args = ["docker", "run", "--rm", *deployment.mounts(), "-e", "PYTHONPATH=/opt/python"]
+    args = [
+        "docker",
+        "run",
+        "--rm",
+        *deployment.mounts(),
+        "-e",
+        "PYTHONPATH=/opt/python",
+        "-e",
+        "LD_LIBRARY_PATH=/opt/lib",
+    ]
     args += ["-e", "PYTHONDONTWRITEBYTECODE=1", "--entrypoint", "python3.13", image, "-c"]
     start = time.perf_counter()
     subprocess.run([*args, BARE_LOAD[deployment.runtime()]], check=True, capture_output=True)

@@ -425,21 +425,21 @@ class Run:
 def runtime_section(results: list[bench_runtimes.Result]) -> list[str]:
     checks = bench_runtimes.targets(results)
     return [
-        "## Runtimes: ONNX Runtime vs scikit-learn (issue 11)",
+        "## Runtimes: ONNX Runtime vs each model's own library (scikit-learn, XGBoost, LightGBM)",
         "",
-        "Each model packaged with `package-model --runtime onnx` and `--runtime sklearn`, built with the function's "
+        "Each model packaged with `package-model --runtime onnx` and `--runtime native`, built with the function's "
         "and the layer's own recipes (bench/runtimes.py). Cold start: `docker run` of the python3.13 Lambda "
         "image with the function and the layer mounted → the first response to `events/rest-predict-single.json` "
-        "(the four bundles in turn in each round). Warm: the production handler with an API Gateway event, in "
+        "(the bundles in turn in each round). Warm: the production handler with an API Gateway event, in "
         "process on the host's Python, the median of the rounds' p50s. Sizes unzipped, MB = 10⁶ bytes; room left under Lambda's "
-        "262,144,000 bytes for the function and its layers. An ONNX cell's ratio is over the scikit-learn figure "
+        "262,144,000 bytes for the function and its layers. An ONNX cell's ratio is over the native runtime's figure "
         "of the same model in this run.",
         "",
         *bench_runtimes.table(results),
         "",
         "Cold starts, each run (s): " + "; ".join(bench_runtimes.cold_runs(results)),
         "",
-        "| target (issue 11) | measured | met |",
+        "| target | measured | met |",
         "|---|---|---|",
         *[f"| {t.name} | {t.figure()} | {MET[t.met]} |" for t in checks],
         "",
@@ -502,9 +502,10 @@ def report(run: Run, duration: float, images: list[str]) -> str:
 def measure(args: argparse.Namespace) -> Run:
     load = os.getloadavg()[0]
     docker = docker_available()
-    print("runtimes (ONNX Runtime vs scikit-learn):", flush=True)
-    runtimes = bench_runtimes.run(args.work_dir / "runtimes", args.runtime_runs, args.runtime_n, docker)
-    bundle = bench_runtimes.bundle_dir(args.work_dir / "runtimes", "default", "sklearn")
+    print("runtimes (ONNX Runtime vs each model's own library):", flush=True)
+    models = list(bench_runtimes.MODELS)
+    runtimes = bench_runtimes.run(args.work_dir / "runtimes", args.runtime_runs, args.runtime_n, docker, models)
+    bundle = bench_runtimes.bundle_dir(args.work_dir / "runtimes", "default", "native")
     print("HTTP on loopback (wrk):", flush=True)
     http = http_benchmarks(args.duration, bundle)
     print("in-process:", flush=True)

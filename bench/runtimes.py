@@ -1,25 +1,28 @@
-"""ONNX Runtime vs scikit-learn (issue 11): two models, each packaged in both runtimes, measured in one run.
+"""ONNX Runtime vs each model's own library, measured in one run.
 
-    .venv/bin/python -m bench.runtimes [--runs 5] [--n 400]   # or: make bench-runtimes (make bench too)
+    .venv/bin/python -m bench.runtimes [--runs 5] [--n 400] [--models default,forest,xgboost,lightgbm]
+    make bench-runtimes                                       # (make bench too)
 
-The models: the default one (``package-model``'s diabetes RidgeCV pipeline: ONNX in float64) and a
-``RandomForestRegressor(n_estimators=100, random_state=0)`` fitted on the whole diabetes data (ONNX in
-float32). Each is packaged with ``--runtime onnx`` and ``--runtime sklearn`` into the work folder
-(default .build/bench/runtimes, emptied first), and for each of the four bundles:
+The models: the default one (``package-model``'s diabetes RidgeCV pipeline), a
+``RandomForestRegressor(n_estimators=100, random_state=0)`` fitted on the whole diabetes data, a 300-tree
+``XGBRegressor`` and a 300-tree binary ``LGBMClassifier`` (10,000 rows of 8 features from scikit-learn's
+``make_regression`` / ``make_classification``, seed 0). Each is packaged with ``--runtime onnx`` and
+``--runtime native`` (scikit-learn, XGBoost or LightGBM) into the work folder (default .build/bench/runtimes,
+emptied first), and for each bundle:
 
 1. build: the function once (functions/predict/Makefile) and the bundle's model layer (layers/model/Makefile,
    the recipe ``sam build`` runs: the runtime's pins, pruned, python3.13 bytecode);
 2. cold start: ``docker run`` of the python3.13 Lambda image with the function and the layer mounted, until
    the first response to events/rest-predict-single.json (bench/cold_start.py), and the init inside it
    (the emulator's INIT REPORT: the runtime's start, ``import app``, the bundle's load and reference check);
-   one untimed start per bundle first (page cache), then ``--runs`` rounds with the four bundles in turn;
+   one untimed start per bundle first (page cache), then ``--runs`` rounds with the bundles in turn;
    the medians;
 3. warm: bench/handler.py in a fresh process per bundle: the production handler with an API Gateway
    event, in process on the host's Python; p50 of ``--n`` calls, 1 row and 100 rows; ``--runs`` rounds with the
-   four bundles in turn (a burst of other work on the machine then hits one round, not one bundle); the median;
+   bundles in turn (a burst of other work on the machine then hits one round, not one bundle); the median;
 4. sizes, unzipped: the function, the layer's runtime (python/) and model (model/), their total against
    Lambda's 262,144,000 bytes and the room left (tools/build/model_layer.py).
-Then each ONNX figure over the scikit-learn one of the same model and run, and the issue's targets: PASS/MISS.
+Then each ONNX figure over the native runtime's of the same model and run, and the targets: PASS/MISS.
 """
 
 from __future__ import annotations
@@ -44,8 +47,14 @@ from tools.build.model_layer import Sizes
 from tools.paths import ROOT
 
 WORK = ROOT / ".build" / "bench" / "runtimes"
-MODELS = {"default": "default model (RidgeCV pipeline)", "forest": "100-tree RandomForestRegressor"}
-RUNTIMES = ("onnx", "sklearn")
+MODELS = {
+    "default": "default model (RidgeCV pipeline)",
+    "forest": "100-tree RandomForestRegressor",
+    "xgboost": "300-tree XGBRegressor",
+    "lightgbm": "300-tree LGBMClassifier (binary)",
+}
+RUNTIMES = ("onnx", "native")  # native: the model's own library (the manifest names it: sklearn, xgboost, lightgbm)
+LIBRARY = {"default": "scikit-learn", "forest": "scikit-learn", "xgboost": "XGBoost", "lightgbm": "LightGBM"}
 ROWS = (1, 100)
 MB = 1e6  # the unit lambda_build and model_layer print
 FIGURES = ("cold", "init", "warm1", "warm100", "layer")  # what ratio() divides
@@ -106,11 +115,12 @@ class Target:
 
 
 def pick(results: list[Result], model: str, runtime: str) -> Result:
-    return next(r for r in results if r.model == model and r.runtime == runtime)
+    """The model's bundle served by ``runtime``: "onnx", or "native" (whichever library serves it itself)."""
+    return next(r for r in results if r.model == model and (r.runtime == "onnx") == (runtime == "onnx"))
 
 
 def ratio(results: list[Result], model: str, figure: str) -> float | None:
-    """An ONNX figure over the scikit-learn one, same model, same run; figure: one of FIGURES."""
+    """An ONNX figure over the native runtime's, same model, same run; figure: one of FIGURES."""
 
     def value(r: Result) -> float | None:
         if figure in ("cold", "init"):
@@ -119,21 +129,43 @@ def ratio(results: list[Result], model: str, figure: str) -> float | None:
             return float(r.layer)
         return r.warm_p50_us[int(figure.removeprefix("warm"))]
 
-    onnx, sklearn = value(pick(results, model, "onnx")), value(pick(results, model, "sklearn"))
-    return None if onnx is None or sklearn is None else onnx / sklearn
+    onnx, native = value(pick(results, model, "onnx")), value(pick(results, model, "native"))
+    return None if onnx is None or native is None else onnx / native
 
 
 def targets(results: list[Result]) -> list[Target]:
-    """Issue 11's targets for this run's figures."""
+    """The targets of the models measured in this run: ONNX against scikit-learn (the default model and the
+    forest), against XGBoost and LightGBM (their 300-tree models), and each layer against Lambda's limit."""
+    measured = {r.model for r in results}
+    found = [t for model in MODELS if model in measured for t in model_targets(results, model)]
+    return found
+
+
+def room(result: Result) -> str:
+    return f"; room left {result.room_left / MB:.1f} MB ({result.room_left:,} bytes)"
+
+
+def model_targets(results: list[Result], model: str) -> list[Target]:
+    if model == "default":
+        return [
+            Target("cold start, default model, ONNX / scikit-learn", ratio(results, "default", "cold"), 0.45),
+            Target("warm 1-row handler p50, default model, ONNX / scikit-learn", ratio(results, "default", "warm1"),
+                   0.7),
+        ]  # fmt: skip
+    if model in ("xgboost", "lightgbm"):
+        native, name = pick(results, model, "native"), f"{MODELS[model]}, ONNX / {LIBRARY[model]}"
+        return [
+            Target(f"warm 1-row handler p50, {name}", ratio(results, model, "warm1"), 0.5),
+            Target(f"cold start, {name}", ratio(results, model, "cold"), 0.5),
+            Target(f"function + {LIBRARY[model]} layer + the model vs Lambda's limit", native.sizes.total / MB,
+                   UNZIPPED_LIMIT / MB, " MB", room(native)),
+        ]  # fmt: skip
     forest = pick(results, "forest", "onnx")
-    room = f"; room left {forest.room_left / MB:.1f} MB ({forest.room_left:,} bytes)"
     return [
-        Target("cold start, default model, ONNX / scikit-learn", ratio(results, "default", "cold"), 0.45),
-        Target("warm 1-row handler p50, default model, ONNX / scikit-learn", ratio(results, "default", "warm1"), 0.7),
         Target("warm 1-row handler p50, 100-tree forest, ONNX / scikit-learn", ratio(results, "forest", "warm1"), 0.15),
         Target("ONNX layer (runtime + the forest), unzipped", forest.layer / MB, 110, " MB"),
         Target("function + ONNX layer + the forest vs Lambda's limit", forest.sizes.total / MB, UNZIPPED_LIMIT / MB,
-               " MB", room),
+               " MB", room(forest)),
     ]  # fmt: skip
 
 
@@ -142,7 +174,7 @@ def cell(value: str, quotient: float | None) -> str:
 
 
 def table(results: list[Result]) -> list[str]:
-    """Markdown: one row per bundle; ONNX cells carry their ratio to scikit-learn's (same model, same run)."""
+    """Markdown: one row per bundle; ONNX cells carry their ratio to the native runtime's (same model, same run)."""
     runs = max(len(r.cold_s) for r in results)
     lines = [
         f"| model | runtime | cold start, median of {runs} | of which init | warm p50, 1 row | warm p50, 100 rows | "
@@ -202,16 +234,33 @@ def bundle_dir(work: Path, model: str, runtime: str) -> Path:
     return work / f"{model}-{runtime}" / "bundle"
 
 
-def package(work: Path) -> dict[tuple[str, str], Path]:
-    """The four bundles, by (model, runtime), written by package-model."""
-    names = train_forest(work / "forest.joblib")
-    given = {
-        "default": [],
-        "forest": ["--estimator", str(work / "forest.joblib"), "--name", "diabetes-forest",
-                   "--feature-names", ",".join(names)],
-    }  # fmt: skip
+def train_boosters(work: Path) -> list[str]:
+    """The 300-tree XGBoost regressor and LightGBM classifier, reproducibly; returns the feature names."""
+    import joblib
+    from lightgbm import LGBMClassifier
+    from sklearn.datasets import make_classification, make_regression
+    from xgboost import XGBRegressor
+
+    x, y = make_regression(n_samples=10_000, n_features=8, n_informative=6, noise=10.0, random_state=0)
+    joblib.dump(XGBRegressor(n_estimators=300, random_state=0).fit(x, y), work / "xgboost.joblib")
+    x, y = make_classification(n_samples=10_000, n_features=8, n_informative=5, random_state=0)
+    joblib.dump(LGBMClassifier(n_estimators=300, random_state=0, verbose=-1).fit(x, y), work / "lightgbm.joblib")
+    return [f"x{i}" for i in range(8)]
+
+
+def package(work: Path, models: list[str]) -> dict[tuple[str, str], Path]:
+    """Two bundles per model, by (model, runtime), written by package-model."""
+    given: dict[str, list[str]] = {"default": []}
+    if "forest" in models:
+        names = train_forest(work / "forest.joblib")
+        given["forest"] = ["--estimator", str(work / "forest.joblib"), "--name", "diabetes-forest",
+                           "--feature-names", ",".join(names)]  # fmt: skip
+    if {"xgboost", "lightgbm"} & set(models):
+        names = train_boosters(work)
+        for model in ("xgboost", "lightgbm"):
+            given[model] = ["--estimator", str(work / f"{model}.joblib"), "--feature-names", ",".join(names)]
     bundles = {}
-    for model, args in given.items():
+    for model, args in ((m, given[m]) for m in models):
         for runtime in RUNTIMES:
             out = bundle_dir(work, model, runtime)
             command = [
@@ -286,20 +335,20 @@ def sizes(deployment: Deployment) -> Sizes:
     return model_layer.measure(deployment.function, deployment.python.parent)
 
 
-def run(work: Path, runs: int, n: int, docker: bool) -> list[Result]:
-    """Package, build and measure the four bundles (cold starts only when ``docker``)."""
+def run(work: Path, runs: int, n: int, docker: bool, models: list[str]) -> list[Result]:
+    """Package, build and measure the models' bundles (cold starts only when ``docker``)."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    print("runtimes: packaging and building the four bundles", flush=True)
-    deployments = build(work, package(work))
+    print(f"runtimes: packaging and building {len(models) * len(RUNTIMES)} bundles", flush=True)
+    deployments = build(work, package(work, models))
     colds = cold_starts(deployments, runs) if docker else {}
     warms = warm_rounds(deployments, runs, n)
     results = []
     for (model, runtime), deployment in deployments.items():
         cold = colds.get((model, runtime), [])
-        results.append(Result(model, runtime, sizes(deployment), warms[model, runtime], [c.seconds for c in cold],
-                              [c.init_ms for c in cold]))  # fmt: skip
+        results.append(Result(model, deployment.runtime(), sizes(deployment), warms[model, runtime],
+                              [c.seconds for c in cold], [c.init_ms for c in cold]))  # fmt: skip
     return results
 
 
@@ -317,9 +366,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="rounds: timed cold starts and warm runs per bundle")
     parser.add_argument("--n", type=int, default=400, help="warm handler calls per case and round")
     parser.add_argument("--work-dir", type=Path, default=WORK, help="emptied, then filled with bundles and builds")
+    parser.add_argument("--models", default=",".join(MODELS), help=f"some of {','.join(MODELS)} (default: all)")
     args = parser.parse_args()
+    models = [m.strip() for m in args.models.split(",")]
+    if unknown := [m for m in models if m not in MODELS]:
+        parser.error(f"--models: unknown {', '.join(unknown)} (known: {', '.join(MODELS)})")
     load = os.getloadavg()[0]
-    results = run(args.work_dir.resolve(), args.runs, args.n, docker_available())
+    results = run(args.work_dir.resolve(), args.runs, args.n, docker_available(), models)
     print(f"load average (1 min): {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     (args.work_dir / "results.json").write_text(json.dumps(as_json(results), indent=1) + "\n")
     print("\n" + "\n".join(summary(results)))

@@ -103,7 +103,30 @@ def test_make_bench_writes_the_section_with_every_target() -> None:
     from bench.report import runtime_section
 
     section = runtime_section(four([]))
-    assert section[0] == "## Runtimes: ONNX Runtime vs scikit-learn (issue 11)"
+    assert section[0] == "## Runtimes: ONNX Runtime vs each model's own library (scikit-learn, XGBoost, LightGBM)"
     rows = [line for line in section if line.startswith("| ") and line.count("|") == 4]
     assert len(rows) == 1 + 5  # the header and the five targets
     assert "| cold start, default model, ONNX / scikit-learn | not measured (target ≤ 0.45×) | not measured |" in rows
+
+
+def test_booster_targets_compare_onnx_with_the_library_itself() -> None:
+    """XGBoost and LightGBM: ONNX over the library's own runtime (warm and cold at most 0.5 times), the native layer's
+    total against Lambda's limit with the room left."""
+    results = [
+        result("xgboost", "onnx", [0.5, 0.5, 0.5], 40.0),
+        result("xgboost", "xgboost", [1.0, 1.0, 1.0], 100.0, 221 * MB),
+        result("lightgbm", "onnx", [0.6, 0.6, 0.6], 40.0),
+        result("lightgbm", "lightgbm", [1.0, 1.0, 1.0], 79.0, 250 * MB),
+    ]
+    found = {t.name: t for t in targets(results)}
+    assert found["warm 1-row handler p50, 300-tree XGBRegressor, ONNX / XGBoost"].measured == 0.4
+    assert found["warm 1-row handler p50, 300-tree XGBRegressor, ONNX / XGBoost"].met is True
+    assert found["cold start, 300-tree XGBRegressor, ONNX / XGBoost"].met is True  # 0.5 <= 0.5
+    assert found["cold start, 300-tree LGBMClassifier (binary), ONNX / LightGBM"].met is False  # 0.6
+    assert found["warm 1-row handler p50, 300-tree LGBMClassifier (binary), ONNX / LightGBM"].met is False  # 40/79
+    xgb_layer = found["function + XGBoost layer + the model vs Lambda's limit"]
+    assert xgb_layer.measured == (20 + 221 + 2)
+    assert xgb_layer.met is True
+    assert "room left 19.1 MB" in xgb_layer.note
+    assert found["function + LightGBM layer + the model vs Lambda's limit"].met is False  # 272 MB
+    assert "default" not in " ".join(found)  # only the models measured
