@@ -144,7 +144,7 @@ def test_held_out_rows_are_answered_as_the_estimator_does(
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_model_card_says_which_runtime_serves(
+def test_model_card_and_v2_metadata_say_which_runtime_serves(
     name: str, zoo: dict[str, ZooModel], zoo_handlers: dict[str, Handler]
 ) -> None:
     response = zoo_handlers[name](load_event("rest-model"))
@@ -153,6 +153,11 @@ def test_model_card_says_which_runtime_serves(
     assert card["runtime"] == zoo[name].case.runtime
     assert card["runtime_choice"] == zoo[name].manifest["runtime_choice"]
     assert card["runtime_choice"].startswith("auto: ")
+    manifest = zoo[name].manifest
+    metadata_event = {**load_event("rest-model"), "path": f"/v2/models/{manifest['name']}", "resource": "/{proxy+}"}
+    metadata = json.loads(zoo_handlers[name](metadata_event)["body"])
+    library = "onnxruntime_onnx" if manifest["runtime"] == "onnx" else f"{manifest['runtime']}_sklearn"
+    assert metadata["platform"] == library
 
 
 def test_runtime_onnx_refuses_the_unconvertible_pipeline(zoo: dict[str, ZooModel], tmp_path: Path) -> None:
