@@ -31,7 +31,7 @@ help:
 	@echo "make engine  make 'docker info' answer (installs and starts dockerd on Debian as root)"
 	@echo "make image   the python3.13 Lambda image for sam local (official, or built from Debian packages)"
 	@echo "make bench   this project vs the seed's Flask services, and ONNX Runtime vs scikit-learn (docs/benchmarks.md)"
-	@echo "make bench-runtimes ONNX Runtime vs scikit-learn alone: cold start, warm handler, layer size (prints it)"
+	@echo "make bench-runtimes ONNX Runtime vs each model's own library (scikit-learn, XGBoost, LightGBM): cold, warm, size"
 	@echo "make bench-cold     cold start in the Lambda container vs a bare import of its runtime + model load"
 	@echo "make bench-handler  warm in-process handler latency vs model.predict"
 	@echo "make invoke EVENT=rest-predict-batch   one events/ file through sam local invoke"
@@ -43,7 +43,7 @@ venv: $(VENV)/.stamp $(SAM_VENV)/.stamp
 
 # Each virtualenv also gets this project itself, editable and without dependencies: one import root
 # (app, predictor, tools) and the console commands of pyproject.toml, e.g. $(BIN)/package-model --help.
-$(VENV)/.stamp: requirements-dev.txt functions/predict/requirements.txt layers/model/requirements.txt layers/model/requirements-onnx.txt pyproject.toml
+$(VENV)/.stamp: requirements-dev.txt functions/predict/requirements.txt $(wildcard layers/model/requirements*.txt) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FLAGS) -r requirements-dev.txt
 	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -e .

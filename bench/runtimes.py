@@ -5,7 +5,7 @@
 
 The models: the default one (``package-model``'s diabetes RidgeCV pipeline), a
 ``RandomForestRegressor(n_estimators=100, random_state=0)`` fitted on the whole diabetes data, a 300-tree
-``XGBRegressor`` and a 300-tree binary ``LGBMClassifier`` (10,000 rows of 8 features from scikit-learn's
+``XGBRegressor`` and a 300-tree binary ``LGBMClassifier`` (10,000 rows of 10 features from scikit-learn's
 ``make_regression`` / ``make_classification``, seed 0). Each is packaged with ``--runtime onnx`` and
 ``--runtime native`` (scikit-learn, XGBoost or LightGBM) into the work folder (default .build/bench/runtimes,
 emptied first), and for each bundle:
@@ -241,11 +241,12 @@ def train_boosters(work: Path) -> list[str]:
     from sklearn.datasets import make_classification, make_regression
     from xgboost import XGBRegressor
 
-    x, y = make_regression(n_samples=10_000, n_features=8, n_informative=6, noise=10.0, random_state=0)
+    # 10 features: the width of the default model, which the cold start's event (events/) carries
+    x, y = make_regression(n_samples=10_000, n_features=10, n_informative=6, noise=10.0, random_state=0)
     joblib.dump(XGBRegressor(n_estimators=300, random_state=0).fit(x, y), work / "xgboost.joblib")
-    x, y = make_classification(n_samples=10_000, n_features=8, n_informative=5, random_state=0)
+    x, y = make_classification(n_samples=10_000, n_features=10, n_informative=5, random_state=0)
     joblib.dump(LGBMClassifier(n_estimators=300, random_state=0, verbose=-1).fit(x, y), work / "lightgbm.joblib")
-    return [f"x{i}" for i in range(8)]
+    return [f"x{i}" for i in range(10)]
 
 
 def package(work: Path, models: list[str]) -> dict[tuple[str, str], Path]:
