@@ -216,7 +216,7 @@ class Sizes:
             ("layer: model bundle (/opt/model)", self.model),
             ("total", self.total),
         ]
-        lines = [f"  {name:<40} {size / 1e6:8.1f} MB  {size:>13,} bytes" for name, size in rows]
+        lines = [f"  {name:<44} {size / 1e6:8.1f} MB  {size:>13,} bytes" for name, size in rows]
         room, more = self.room_for_model, self.room_for_model - self.model
         return "\n".join(
             [

@@ -3,6 +3,7 @@ what ships in /opt/model, what is pruned, the size report, and the refusals (lay
 
 from __future__ import annotations
 
+import importlib.metadata
 import shutil
 import subprocess
 import sys
@@ -274,7 +275,7 @@ def test_the_size_report_gives_the_room_left_for_a_model() -> None:
     assert report.room_for_model == UNZIPPED_LIMIT - 22_000_000 - 94_000_000 == 146_144_000
     text = report.report()
     assert f"Lambda's limit for a function and its layers: {UNZIPPED_LIMIT:,} bytes" in text
-    assert "layer: onnx runtime (/opt/python)" in text
+    assert "layer: onnx runtime (/opt/python, /opt/lib)" in text
     assert "room for a model: 146.1 MB (146,144,000 bytes; 145.1 MB more than this one)" in text
 
 
@@ -292,3 +293,12 @@ def test_sizes_reads_a_sam_build(bundles: dict[str, Path], tmp_path: Path, capsy
     shutil.rmtree(build / "PredictFunction")
     assert main(["sizes", str(build)]) == 2
     assert "PredictFunction is missing: not a complete `sam build`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("runtime", "library"), [("xgboost", "xgboost-cpu"), ("lightgbm", "lightgbm")])
+def test_a_boosting_librarys_layer_is_scikit_learns_and_the_library(runtime: Runtime, library: str) -> None:
+    """The native layer of a pickled XGBoost/LightGBM estimator: scikit-learn's pins (read through ``-r``, as pip
+    reads them) and the library itself, at the version the dev venv packages with."""
+    pins = read_pins(layer_runtime(runtime).requirements)
+    sklearn_pins = read_pins(layer_runtime("sklearn").requirements)
+    assert pins == {**sklearn_pins, library: importlib.metadata.version(library)}
