@@ -141,6 +141,13 @@ def check_layer_python(manifest: Manifest, layer_python: Path) -> None:
         )
     except BundleError as exc:
         raise BuildError(str(exc)) from None
+    lib = layer_python.parent / "lib"
+    for soname, _ in wanted.system_libraries:
+        if not (lib / soname).is_file():
+            raise BuildError(
+                f"{lib / soname} is missing: the {manifest.runtime} runtime needs it beside {layer_python} "
+                "(build the layer with `make build` or tools/build/model_layer.py, which ship it)"
+            )
 
 
 def bundle_files(manifest: Manifest) -> list[str]:

@@ -12,7 +12,7 @@ Credentials and region come from the usual AWS settings (AWS_PROFILE, AWS_REGION
 
 publish-model is the model-only path: it verifies the bundle (sha256 against its manifest, library
 versions against the pins of the bundle's runtime: tools/build/model_layer.py), checks that ``--layer-python``
-holds that runtime (scikit-learn or ONNX Runtime) at those versions, zips the bundle's own files
+holds that runtime (scikit-learn, XGBoost, LightGBM or ONNX Runtime) at those versions, zips the bundle's own files
 (manifest + artifact) with that runtime, uploads the zip and the manifest to S3, publishes a new
 version of the stack's model layer, points the function at it, publishes a function version and moves
 the ``live`` alias there. CloudFormation does not see that change (drift): the next `sam deploy` puts
@@ -37,7 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from predictor.model.manifest import Manifest, manifest_dict
 from tools.build.lambda_build import BuildError
 from tools.build.lambda_platform import ARCHITECTURE, RUNTIME, UNZIPPED_LIMIT
-from tools.build.model_layer import bundle_files, check_bundle, check_layer_python
+from tools.build.model_layer import bundle_files, check_bundle, check_layer_python, layer_runtime
 from tools.paths import ROOT
 
 ALIAS = "live"
@@ -88,8 +88,12 @@ def verify_bundle(bundle: Path, layer_python: Path) -> Manifest:
 
 
 def layer_zip(manifest: Manifest, bundle: Path, layer_python: Path) -> tuple[bytes, int]:
-    """The layer's zip (python/ + the bundle's own files in model/) and its unzipped size."""
+    """The layer's zip (python/, lib/ when the runtime ships a system library, and the bundle's own files in
+    model/) and its unzipped size."""
     files = [(path, f"python/{path.relative_to(layer_python).as_posix()}") for path in sorted(layer_python.rglob("*"))]
+    lib = layer_python.parent / "lib"
+    if layer_runtime(manifest.runtime).system_libraries:
+        files += [(path, f"lib/{path.relative_to(lib).as_posix()}") for path in sorted(lib.rglob("*"))]
     files += [(bundle / name, f"model/{name}") for name in bundle_files(manifest)]
     buffer, unzipped = io.BytesIO(), 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

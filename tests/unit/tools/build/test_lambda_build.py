@@ -168,6 +168,24 @@ def test_a_built_runtime_at_other_versions_is_refused(bundles: dict[str, Path], 
         check_layer_python(read_manifest(bundles["onnx"]), tmp_path / "empty")
 
 
+def test_a_lightgbm_layer_without_its_openmp_library_is_refused(bundles: dict[str, Path], tmp_path: Path) -> None:
+    """LightGBM's layer is python/ and lib/libgomp.so.1 (the image lacks it): a python/ alone would fail to import
+    LightGBM on Lambda, so publish-model's check refuses it, naming the file."""
+    manifest = read_manifest(bundles["sklearn"]).model_copy(
+        update={"runtime": "lightgbm", "format": 4, "lightgbm_version": importlib.metadata.version("lightgbm")}
+    )
+    layer = fake_layer_python(tmp_path / "python", "lightgbm")
+    with pytest.raises(BuildError, match=r"lib/libgomp\.so\.1 is missing: the lightgbm runtime needs it"):
+        check_layer_python(manifest, layer)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "libgomp.so.1").write_bytes(b"\x7fELF")
+    check_layer_python(manifest, layer)
+    content, _ = ops.layer_zip(manifest, bundles["sklearn"], layer)
+    names = zipfile.ZipFile(BytesIO(content)).namelist()
+    assert "lib/libgomp.so.1" in names
+    assert "model/manifest.json" in names
+
+
 @pytest.fixture
 def capsys_no_aws(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> pytest.CaptureFixture[str]:
     """A refusal comes before any AWS call; should one be made anyway, it goes to a closed loopback port."""
