@@ -19,7 +19,7 @@ PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--fea
 	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") \
 	$(if $(RUNTIME),--runtime "$(RUNTIME)") --out "$(MODEL_OUT)"
 
-.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image audit expand deploy-rehearsal bench bench-profile bench-runtimes bench-cold bench-handler clean
+.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image audit expand deploy-rehearsal bench bench-runtimes bench-cold bench-handler clean
 
 help:
 	@echo "make local   set everything up and serve the API on http://127.0.0.1:$(PORT)"
@@ -32,7 +32,6 @@ help:
 	@echo "make image   the python3.13 Lambda image for sam local (official, or built from Debian packages)"
 	@echo "make bench   this project vs the seed's Flask services, and ONNX Runtime vs scikit-learn (docs/benchmarks.md)"
 	@echo "make bench-runtimes ONNX Runtime vs each model's own library (scikit-learn, XGBoost, LightGBM): cold, warm, size"
-	@echo "make bench-profile  the function at 128-3008 MB (CPU share as Lambda's) in the container: bench/profile.json"
 	@echo "make bench-cold     cold start in the Lambda container vs a bare import of its runtime + model load"
 	@echo "make bench-handler  warm in-process handler latency vs model.predict"
 	@echo "make invoke EVENT=rest-predict-batch   one events/ file through sam local invoke"
@@ -165,17 +164,9 @@ bench: venv $(BUNDLE)/manifest.json
 	-tools/build/docker-engine && $(BIN)/lambda-image >/dev/null && \
 		PYTHON=$(abspath $(BIN)/python) $(SAM) build --build-dir $(BENCH_DIR)/sam-build >/dev/null
 	$(BIN)/bench --work-dir $(BENCH_DIR)
-	$(MAKE) --no-print-directory bench-profile
 
-# The function at each memory size in the python3.13 container (CPU share memory/1,769 MB as Lambda allocates it):
-# warm, init and peak memory into bench/profile.json, which `model-ops plan` reads.
-bench-profile: venv $(BUNDLE)/manifest.json
-	tools/build/docker-engine && $(BIN)/lambda-image >/dev/null
-	$(BIN)/bench-profile
-
-# ONNX Runtime vs each model's own library: the default model and a 100-tree forest (scikit-learn), a 300-tree
-# XGBoost regressor and LightGBM classifier; prints the table and PASS/MISS per target (make bench writes the
-# same section into docs/benchmarks.md).
+# ONNX Runtime vs scikit-learn alone (issue 11): the default model and a 100-tree forest in both runtimes; prints the
+# table and PASS/MISS per target (make bench writes the same section into docs/benchmarks.md).
 bench-runtimes: venv
 	-tools/build/docker-engine && $(BIN)/lambda-image >/dev/null
 	$(BIN)/python -m bench.runtimes --work-dir $(BENCH_DIR)/runtimes

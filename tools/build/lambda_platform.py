@@ -35,14 +35,3 @@ def pip_install_command(requirements: Path, target: Path) -> list[str]:
     command += ["--no-warn-conflicts", "--root-user-action=ignore", "--only-binary=:all:", "--implementation", "cp"]
     command += ["--python-version", PYTHON_VERSION, *[f"--platform={platform}" for platform in PLATFORMS]]
     return [*command, "--target", str(target), "-r", str(requirements)]
-
-# Memory and CPU: a function's memory is 128-10,240 MB, and Lambda allocates CPU in proportion to it, one full
-# vCPU at 1,769 MB (AWS Lambda developer guide, "Configure Lambda function memory").
-MEMORY_MIN_MB = 128
-MEMORY_MAX_MB = 10_240
-MB_PER_VCPU = 1_769
-
-
-def vcpus_at(memory_mb: int) -> float:
-    """The CPU share a function of ``memory_mb`` gets: what docker's ``--cpus`` gives a container to model it."""
-    return memory_mb / MB_PER_VCPU
