@@ -204,3 +204,19 @@ def test_parallel_estimators_are_made_single_process(tmp_path: Path) -> None:
     loaded = ModelBundle.load(bundle_dir)
     assert loaded.model.estimator.get_params()["randomforestregressor__n_jobs"] == 1
     assert Manifest.model_validate_json((bundle_dir / "manifest.json").read_text()).feature_names[0] == "x0"
+
+
+def test_boosters_default_of_every_core_is_made_single_process() -> None:
+    """n_jobs=None is one job in scikit-learn (left alone) and every core in XGBoost and LightGBM (set to 1)."""
+    from lightgbm import LGBMRegressor
+    from xgboost import XGBRegressor
+
+    x, y = load_diabetes(return_X_y=True)
+    pipeline = make_pipeline(StandardScaler(), LGBMRegressor(n_estimators=5, verbose=-1)).fit(x, y)
+    assert make_single_process(pipeline) == {"lgbmregressor__n_jobs": None}
+    assert pipeline.get_params()["lgbmregressor__n_jobs"] == 1
+    booster = XGBRegressor(n_estimators=5).fit(x, y)
+    assert make_single_process(booster) == {"n_jobs": None}
+    assert booster.n_jobs == 1
+    forest = RandomForestRegressor(n_estimators=5, random_state=0).fit(x, y)
+    assert make_single_process(forest) == {}
