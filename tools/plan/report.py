@@ -1,0 +1,132 @@
+"""A plan as JSON (``--json``) and as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.build.lambda_platform import ARCHITECTURE
+from tools.plan import prices
+from tools.plan.planner import Plan
+from tools.plan.strategies import ASSUMED_RESTORE_MS, Result
+
+
+def assumptions(plan: Plan) -> list[str]:
+    request, profile = plan.request, plan.request.profile
+    notes = [
+        f"idle environments are reclaimed after {request.idle_lifetime_s:g} s idle (AWS does not publish this; "
+        "--idle-lifetime-s changes it)",
+        f"a month is {prices.HOURS_PER_MONTH} h of this traffic ({request.traffic.source}, "
+        f"{request.traffic.seconds:,} s simulated from nothing warm, repeated)",
+    ]
+    if request.architecture != profile.architecture:
+        notes.append(
+            f"durations on {request.architecture} are the ones measured on {profile.architecture} (no "
+            f"{request.architecture} profile given): only the price differs, no speed-up is assumed"
+        )
+    if request.architecture != ARCHITECTURE:
+        notes.append(
+            f"template.yaml and the model layer are built for {ARCHITECTURE} only: deploying {request.architecture} "
+            "means building the layer for it and changing Architectures together; samconfig_overrides leave it out"
+        )
+    if profile.at(plan.memory_mb).restore_ms is None:
+        notes.append(
+            f"SnapStart restore is assumed, not measured: p50 {ASSUMED_RESTORE_MS[0]:g} ms, p99 "
+            f"{ASSUMED_RESTORE_MS[1]:g} ms (add restore_ms to the profile to replace it)"
+        )
+    return [*notes, *plan.notes]
+
+
+def strategy_dict(result: Result, objective: float) -> dict[str, Any]:
+    return {
+        "mean_concurrency": round(result.mean_concurrency, 3),
+        "peak_concurrency": int(result.peak_concurrency),
+        "cold_starts": round(result.cold_starts),
+        "cold_start_share": float(f"{result.cold_start_share:.3g}"),
+        "throttled_share": float(f"{result.throttled_share:.3g}"),
+        "p99_ms": round(result.p99_ms, 2),
+        "meets_p99": result.meets(objective),
+        "monthly_cost_usd": result.cost.as_dict(),
+        "provisioned_concurrency": result.provisioned,
+    }
+
+
+def as_json(plan: Plan) -> dict[str, Any]:
+    request, profile = plan.request, plan.request.profile
+    figures = profile.at(plan.memory_mb)
+    warm = figures.warm_ms[request.rows]
+    strategies = {name: strategy_dict(result, request.p99_ms) for name, result in plan.strategies.items()}
+    return {
+        "inputs": {
+            "rps": round(request.traffic.mean_rps, 3),
+            "traffic": request.traffic.source,
+            "simulated_seconds": request.traffic.seconds,
+            "p99_objective_ms": request.p99_ms,
+            "memory_mb": plan.memory_mb,
+            "architecture": request.architecture,
+            "api": request.api,
+            "rows_per_request": int(request.rows),
+            "account_concurrency": request.account_concurrency,
+            "reserved": request.reserved,
+            "profile": {
+                "path": str(request.profile_path),
+                "measured_at": profile.measured_at.isoformat(),
+                "architecture": profile.architecture,
+                "command": profile.command,
+            },
+            "warm_duration_ms": {"p50": warm.p50, "mean": warm.mean, "p99": warm.p99},
+            "init_duration_ms": {"p50": figures.init_ms.p50, "p99": figures.init_ms.p99},
+        },
+        "strategies": strategies,
+        "recommended": plan.recommended,
+        "samconfig_overrides": plan.overrides(),
+        "prices": {"as_of": prices.AS_OF, "region": prices.REGION, "sources": prices.SOURCES},
+        "assumptions": assumptions(plan),
+    }
+
+
+ROW = "{:<12} {:>9} {:>6} {:>11} {:>9} {:>9} {:>9} {:>11}  {}"
+
+
+def strategy_line(name: str, result: Result, objective: float) -> str:
+    cost = result.cost
+    return ROW.format(
+        name, f"{result.mean_concurrency:.2f}", int(result.peak_concurrency), f"{result.cold_starts:,.0f}",
+        f"{100 * result.cold_start_share:.4f}%", f"{100 * result.throttled_share:.2f}%", f"{result.p99_ms:,.1f}",
+        f"${cost.total:,.2f}", "meets" if result.meets(objective) else "misses",
+    )  # fmt: skip
+
+
+def as_text(plan: Plan) -> str:
+    data, request = as_json(plan), plan.request
+    inputs = data["inputs"]
+    profile, warm = inputs["profile"], inputs["warm_duration_ms"]
+    lines = [
+        f"traffic: {request.traffic.source}, mean {inputs['rps']:,} rps over {request.traffic.seconds:,} s; "
+        f"p99 objective {request.p99_ms:g} ms at the function",
+        f"profile: {profile['path']} (measured {profile['measured_at']} on {profile['architecture']}, "
+        f"`{profile['command']}`), {inputs['rows_per_request']} row(s) per request",
+        f"memory: {plan.memory_mb} MB on {request.architecture}; warm p50 {warm['p50']:g} / mean {warm['mean']:g} / "
+        f"p99 {warm['p99']:g} ms, init p50 {inputs['init_duration_ms']['p50']:g} ms",
+        f"prices: {prices.REGION} list prices as of {prices.AS_OF}, {request.api.upper()} API, "
+        f"a month = {prices.HOURS_PER_MONTH} h",
+        "",
+        ROW.format("strategy", "mean conc", "peak", "cold starts", "cold %", "throttled", "p99 ms", "$/month", "p99"),
+    ]
+    lines += [strategy_line(name, result, request.p99_ms) for name, result in plan.strategies.items()]
+    lines.append("")
+    for name, result in plan.strategies.items():
+        parts = ", ".join(f"{key} ${value:,.2f}" for key, value in result.cost.as_dict().items() if key != "total")
+        bounds = f"; provisioned {result.provisioned}" if result.provisioned else ""
+        lines.append(f"  {name}: {parts}{bounds}")
+    lines.append("")
+    if plan.recommended is None:
+        lines.append(f"recommended: none meets p99 <= {request.p99_ms:g} ms without throttling at any size tried")
+    else:
+        overrides = " ".join(f"{key}={value}" for key, value in (plan.overrides() or {}).items())
+        lines += [
+            f"recommended: {plan.recommended} at {plan.memory_mb} MB "
+            f"(${plan.strategies[plan.recommended].cost.total:,.2f}/month)",
+            f"samconfig overrides: {overrides}",
+        ]
+    lines += ["assumptions:", *(f"  - {note}" for note in data["assumptions"])]
+    return "\n".join(lines)
