@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.build.lambda_platform import ARCHITECTURES, DEFAULT_ACCOUNT_CONCURRENCY
-from tools.deploy.samconfig import SamConfigError, set_overrides
+from tools.deploy import samconfig
+from tools.deploy.samconfig import SamConfigError
 from tools.paths import ROOT
 from tools.plan import report
 from tools.plan.planner import PlanError, Request, make_plan
@@ -96,5 +97,5 @@ def run(args: argparse.Namespace) -> int:
 def write(overrides: dict[str, Any] | None, config_env: str) -> str:
     if overrides is None:
         raise PlanError("no strategy meets the objective: nothing to write into samconfig.toml")
-    after = set_overrides(config_env, {key: str(value) for key, value in overrides.items()})
+    after = samconfig.set_overrides(config_env, {k: str(v) for k, v in overrides.items()}, samconfig.SAMCONFIG)
     return " ".join(f"{key}={value}" for key, value in after.items())
