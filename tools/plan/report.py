@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.build.lambda_platform import ARCHITECTURE
+from tools.build.lambda_platform import ARCHITECTURE, INVOCATIONS_PER_S_PER_CONCURRENCY
 from tools.plan import prices
 from tools.plan.planner import Plan
 from tools.plan.strategies import ASSUMED_RESTORE_MS, Result
@@ -33,7 +33,23 @@ def assumptions(plan: Plan) -> list[str]:
             f"SnapStart restore is assumed, not measured: p50 {ASSUMED_RESTORE_MS[0]:g} ms, p99 "
             f"{ASSUMED_RESTORE_MS[1]:g} ms (add restore_ms to the profile to replace it)"
         )
-    return [*notes, *plan.notes]
+    return [*notes, *throttling(plan), *plan.notes]
+
+
+def throttling(plan: Plan) -> list[str]:
+    """Why requests were throttled, and what would stop it."""
+    request, by_figures = plan.request, dict[tuple[float, float], list[str]]()
+    limit = request.reserved or request.account_concurrency
+    for name, result in plan.strategies.items():
+        if result.throttled_share > 0:
+            by_figures.setdefault((result.throttled_share, result.rate_limited_share), []).append(name)
+    return [
+        f"{', '.join(names)}: {100 * throttled:.2f}% throttled (429), {100 * rate:.2f}% of requests beyond the "
+        f"invocation rate limit ({INVOCATIONS_PER_S_PER_CONCURRENCY} x the concurrency limit {limit:,} = "
+        f"{INVOCATIONS_PER_S_PER_CONCURRENCY * limit:,} rps), the rest finding no environment within the scaling "
+        "rate or the concurrency limit: raise --account-concurrency (a quota increase) or --reserved"
+        for (throttled, rate), names in by_figures.items()
+    ]
 
 
 def strategy_dict(result: Result, objective: float) -> dict[str, Any]:

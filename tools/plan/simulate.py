@@ -61,7 +61,8 @@ class Demand:
 class Outcome:
     served_on_demand: Array  # requests per step served by on-demand environments
     served_provisioned: Array
-    throttled: Array
+    throttled: Array  # all 429s: beyond the invocation rate limit, or finding no environment
+    rate_limited: Array  # the 429s beyond the invocation rate limit
     cold_starts: Array  # environments created per step
     concurrency: Array  # mean concurrency served per step
     peak: Array  # peak concurrency served per step
@@ -116,7 +117,7 @@ def run(need: Demand, rules: Rules, provisioned: Array | None = None) -> Outcome
     arrivals, means, peaks, caps = (
         a.tolist() for a in (need.arrivals, need.mean_concurrency, need.peak_concurrency, held)
     )
-    out = {name: [0.0] * steps for name in ("od", "prov", "throttled", "cold", "conc", "peak")}
+    out = {name: [0.0] * steps for name in ("od", "prov", "throttled", "rate", "cold", "conc", "peak")}
     pool, tokens = WindowMax(max(1, round(rules.idle_lifetime_s))), float(rules.burst)
     for i in range(steps):
         n, mean, peak, cap = arrivals[i], means[i], peaks[i], caps[i]
@@ -137,7 +138,7 @@ def run(need: Demand, rules: Rules, provisioned: Array | None = None) -> Outcome
         served = admitted * (1 - lost)
         on_provisioned = served * min(mean, cap) / mean if mean > 0 else 0.0
         out["od"][i], out["prov"][i] = served - on_provisioned, on_provisioned
-        out["throttled"][i], out["cold"][i] = n - served, granted
+        out["throttled"][i], out["rate"][i], out["cold"][i] = n - served, n - admitted, granted
         out["conc"][i], out["peak"][i] = mean * (1 - lost), min(peak, cap) + used
     arrays = {name: np.asarray(values) for name, values in out.items()}
-    return Outcome(arrays["od"], arrays["prov"], arrays["throttled"], arrays["cold"], arrays["conc"], arrays["peak"])
+    return Outcome(*(arrays[name] for name in ("od", "prov", "throttled", "rate", "cold", "conc", "peak")))

@@ -62,6 +62,7 @@ class Result:
     cold_starts: float
     cold_start_share: float
     throttled_share: float
+    rate_limited_share: float  # the part of throttled_share beyond the invocation rate limit
     p99_ms: float
     cost: MonthlyCost
     provisioned: dict[str, float] | None  # min, max (the template's bounds) and mean held
@@ -93,6 +94,7 @@ def result(name: str, outcome: Outcome, setting: Setting, usage: Usage, start: L
         cold_starts=cold,
         cold_start_share=share,
         throttled_share=float(outcome.throttled.sum()) / arrivals if arrivals else 0.0,
+        rate_limited_share=float(outcome.rate_limited.sum()) / arrivals if arrivals else 0.0,
         p99_ms=mixture_quantile(0.99, setting.warm, start, share),
         cost=monthly_cost(usage, setting.architecture, setting.api),
         provisioned=None,
