@@ -4,7 +4,8 @@ Each request is an event: seeded Poisson arrivals within each second, a lognorma
 duration when a new environment starts. The most recently freed idle environment takes it; one idle longer than
 the idle lifetime is reclaimed; without an idle one, a new environment starts if the scaling allowance (a token
 bucket: 1,000, refilled at 100 per second) and the concurrency limit allow, else the request is throttled, as are
-arrivals beyond the invocation rate limit within a second. Far too slow for a day at scale; exact on small cases.
+arrivals within a second beyond the request-rate allowance (10,000 more per second every 10 s) or the invocation
+rate limit. Far too slow for a day at scale; exact on small cases.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tools.plan.distributions import Array, LogNormal
-from tools.plan.simulate import Rules
+from tools.plan.simulate import Allowance, Rules
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,16 @@ def simulate(rates: Array, warm: LogNormal, init: LogNormal, rules: Rules, seed:
     fleet = Fleet(rules, [], deque(), float(rules.burst))
     counts = {"warm": 0, "cold": 0, "throttled": 0}
     busy_ms, peak = 0.0, 0
+    allowance = Allowance(rules.burst_rps, rules.refill_rps, max(1, round(rules.idle_lifetime_s)))
     for second, rate in enumerate(rates.tolist()):
         n = int(rng.poisson(rate))
         times = second + np.sort(rng.random(n))
         durations, starts = warm.sample(rng, n) / 1000, init.sample(rng, n) / 1000
+        ceiling = min(rules.max_rps, allowance.ceiling(second))
+        allowance.use(second, min(n, ceiling))
         for k, now in enumerate(times.tolist()):
             fleet.advance(now)
-            kind = "throttled" if k >= rules.max_rps else fleet.take(now, durations[k], starts[k])
+            kind = "throttled" if k >= ceiling else fleet.take(now, durations[k], starts[k])
             counts[kind] += 1
             if kind != "throttled":
                 busy_ms += 1000 * (durations[k] + (starts[k] if kind == "cold" else 0.0))

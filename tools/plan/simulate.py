@@ -11,8 +11,11 @@ duration) roughly independent looks. Environments, one request at a time each (L
 - a peak above the pool creates environments (cold starts), at most the scaling allowance (1,000, refilled at
   100 per second), and never beyond the concurrency limit (reserved, else the account's) less what provisioned
   concurrency holds;
+- the request rate scales the same way in its own unit: Lambda can "accommodate 10,000 additional requests per
+  second" every 10 seconds (refilled continuously), above the rate reached within the idle lifetime, and never
+  beyond the invocation rate limit (10 x the concurrency limit per second);
 - what finds no environment is throttled (429): the expected excess of a Poisson(mean) demand over the
-  environments available, and any arrivals beyond the invocation rate limit (10 x the concurrency limit per s).
+  environments available, and the arrivals beyond the rate allowance or the invocation rate limit.
 
 Provisioned environments (an array of the capacity ready each second) take requests first and never start cold.
 Time an environment spends in init is not counted as concurrency (it matters for the second after a burst only).
@@ -44,6 +47,14 @@ class Rules:
     idle_lifetime_s: float = DEFAULT_IDLE_LIFETIME_S
     burst: int = SCALING_BURST_ENVIRONMENTS
     refill_per_s: float = SCALING_REFILL_PER_S
+
+    @property
+    def burst_rps(self) -> float:  # "or 10,000 requests per second every 10 seconds"
+        return float(INVOCATIONS_PER_S_PER_CONCURRENCY * self.burst)
+
+    @property
+    def refill_rps(self) -> float:
+        return INVOCATIONS_PER_S_PER_CONCURRENCY * self.refill_per_s
 
     @property
     def max_rps(self) -> float:
@@ -111,29 +122,54 @@ class WindowMax:
         self.items.append((step, value))
 
 
+class Allowance:
+    """A scaling allowance: a level reached within the idle lifetime (held without cost) plus tokens for going
+    higher (``burst`` at most, refilled continuously at ``refill`` per second)."""
+
+    def __init__(self, burst: float, refill: float, window: int) -> None:
+        self.burst, self.refill, self.tokens, self.recent = burst, refill, burst, WindowMax(window)
+
+    def held(self, step: int) -> float:
+        return self.recent.value(step)
+
+    def ceiling(self, step: int) -> float:
+        return self.recent.value(step) + math.floor(self.tokens)
+
+    def rest(self) -> None:
+        """A step with nothing to serve: the allowance refills."""
+        self.tokens = min(self.burst, self.tokens + self.refill)
+
+    def use(self, step: int, level: float) -> float:
+        """Records ``level`` (at most the ceiling) as reached in ``step``; returns how much it grew."""
+        grew = max(level - self.recent.value(step), 0.0)
+        self.tokens = min(self.burst, self.tokens - grew + self.refill)
+        self.recent.push(step, level)
+        return grew
+
+
 def run(need: Demand, rules: Rules, provisioned: Array | None = None) -> Outcome:
-    steps = len(need.arrivals)
+    steps, window = len(need.arrivals), max(1, round(rules.idle_lifetime_s))
     held = np.zeros(steps) if provisioned is None else provisioned
     arrivals, means, peaks, caps = (
         a.tolist() for a in (need.arrivals, need.mean_concurrency, need.peak_concurrency, held)
     )
     out = {name: [0.0] * steps for name in ("od", "prov", "throttled", "rate", "cold", "conc", "peak")}
-    pool, tokens = WindowMax(max(1, round(rules.idle_lifetime_s))), float(rules.burst)
+    pool = Allowance(rules.burst, rules.refill_per_s, window)  # environments
+    rate = Allowance(rules.burst_rps, rules.refill_rps, window)  # requests per second
     for i in range(steps):
         n, mean, peak, cap = arrivals[i], means[i], peaks[i], caps[i]
         if n <= 0:
-            tokens = min(float(rules.burst), tokens + rules.refill_per_s)
+            pool.rest()
+            rate.rest()
             continue
-        admitted = min(n, rules.max_rps)
+        admitted = min(n, rules.max_rps, max(rate.ceiling(i), cap * INVOCATIONS_PER_S_PER_CONCURRENCY))
+        rate.use(i, admitted)
         if admitted < n:
             mean, peak = mean * admitted / n, min(peak, admitted)
         room = max(rules.concurrency_limit - cap, 0.0)
-        spill = max(peak - cap, 0.0)
-        warm = pool.value(i)
-        granted = min(max(min(spill, room) - warm, 0.0), math.floor(tokens))
-        used = min(spill, warm + granted, room)
-        pool.push(i, used)
-        tokens = min(float(rules.burst), tokens - granted + rules.refill_per_s)
+        spill, warm = max(peak - cap, 0.0), pool.held(i)
+        used = min(spill, pool.ceiling(i), room)
+        granted = pool.use(i, used)
         lost = loss_share(mean, cap + warm + granted) if used < spill else 0.0
         served = admitted * (1 - lost)
         on_provisioned = served * min(mean, cap) / mean if mean > 0 else 0.0
