@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tools.build.lambda_platform import ARCHITECTURE, INVOCATIONS_PER_S_PER_CONCURRENCY
@@ -44,10 +45,12 @@ def throttling(plan: Plan) -> list[str]:
         if result.throttled_share > 0:
             by_figures.setdefault((result.throttled_share, result.rate_limited_share), []).append(name)
     return [
-        f"{', '.join(names)}: {100 * throttled:.2f}% throttled (429), {100 * rate:.2f}% of requests beyond the "
-        f"invocation rate limit ({INVOCATIONS_PER_S_PER_CONCURRENCY} x the concurrency limit {limit:,} = "
+        f"{', '.join(names)}: {100 * throttled:.2f}% throttled (429): {100 * rate:.2f}% of requests beyond the "
+        f"request-rate scaling (10,000 rps more every 10 s) or the invocation rate limit "
+        f"({INVOCATIONS_PER_S_PER_CONCURRENCY} x the concurrency limit {limit:,} = "
         f"{INVOCATIONS_PER_S_PER_CONCURRENCY * limit:,} rps), the rest finding no environment within the scaling "
-        "rate or the concurrency limit: raise --account-concurrency (a quota increase) or --reserved"
+        "rate or the concurrency limit; a p99 counts them as failed: raise --account-concurrency (a quota "
+        "increase) or --reserved, or ramp the traffic up"
         for (throttled, rate), names in by_figures.items()
     ]
 
@@ -59,7 +62,7 @@ def strategy_dict(result: Result, objective: float) -> dict[str, Any]:
         "cold_starts": round(result.cold_starts),
         "cold_start_share": float(f"{result.cold_start_share:.3g}"),
         "throttled_share": float(f"{result.throttled_share:.3g}"),
-        "p99_ms": round(result.p99_ms, 2),
+        "p99_ms": round(result.p99_ms, 2) if math.isfinite(result.p99_ms) else None,  # None: 1 % or more throttled
         "meets_p99": result.meets(objective),
         "monthly_cost_usd": result.cost.as_dict(),
         "provisioned_concurrency": result.provisioned,
@@ -105,9 +108,10 @@ ROW = "{:<12} {:>9} {:>6} {:>11} {:>9} {:>9} {:>9} {:>11}  {}"
 
 def strategy_line(name: str, result: Result, objective: float) -> str:
     cost = result.cost
+    p99 = f"{result.p99_ms:,.1f}" if math.isfinite(result.p99_ms) else "429s"  # 1 % or more throttled
     return ROW.format(
         name, f"{result.mean_concurrency:.2f}", int(result.peak_concurrency), f"{result.cold_starts:,.0f}",
-        f"{100 * result.cold_start_share:.4f}%", f"{100 * result.throttled_share:.2f}%", f"{result.p99_ms:,.1f}",
+        f"{100 * result.cold_start_share:.4f}%", f"{100 * result.throttled_share:.2f}%", p99,
         f"${cost.total:,.2f}", "meets" if result.meets(objective) else "misses",
     )  # fmt: skip
 
@@ -136,7 +140,7 @@ def as_text(plan: Plan) -> str:
         lines.append(f"  {name}: {parts}{bounds}")
     lines.append("")
     if plan.recommended is None:
-        lines.append(f"recommended: none meets p99 <= {request.p99_ms:g} ms without throttling at any size tried")
+        lines.append(f"recommended: none meets p99 <= {request.p99_ms:g} ms at any size tried")
     else:
         overrides = " ".join(f"{key}={value}" for key, value in (plan.overrides() or {}).items())
         lines += [
