@@ -26,6 +26,7 @@ from tools.plan.simulate import DEFAULT_IDLE_LIFETIME_S
 from tools.plan.traffic import Traffic, TrafficError, from_csv, steady
 
 PROFILE = ROOT / "bench" / "profile.json"
+DEFAULT_TARGET_UTILIZATION = 0.7  # template.yaml's ProvisionedTargetUtilization default
 
 
 def positive(text: str) -> float:
@@ -62,10 +63,14 @@ def add_parser(commands: Any) -> None:
     plan.add_argument("--rows", choices=ROWS, default="1", help="rows per request: which warm figures to use")
     plan.add_argument("--api", choices=("rest", "http"), default="rest", help="API Gateway type priced")
     plan.add_argument("--idle-lifetime-s", type=positive, default=DEFAULT_IDLE_LIFETIME_S)
-    plan.add_argument("--target-utilization", type=positive, default=0.7, help="ProvisionedTargetUtilization")
+    plan.add_argument(
+        "--target-utilization", type=positive, help="ProvisionedTargetUtilization (default: ENV's, else 0.7)"
+    )
     plan.add_argument("--seed", type=int, default=23, help="seed of the Poisson arrivals")
     plan.add_argument("--json", action="store_true", help="the plan as JSON")
-    plan.add_argument("--write-samconfig", metavar="ENV", help="write the recommended overrides into samconfig.toml")
+    plan.add_argument(
+        "--write-samconfig", metavar="ENV", help="plan with ENV's reserved concurrency; write the overrides there"
+    )
     plan.set_defaults(offline=run)
 
 
@@ -73,8 +78,23 @@ def read_traffic(args: argparse.Namespace) -> Traffic:
     return steady(args.rps) if args.traffic is None else from_csv(args.traffic)
 
 
+def from_environment(args: argparse.Namespace) -> None:
+    """With --write-samconfig ENV, what the plan does not choose comes from ENV: its reserved concurrency (unless
+    --reserved is given) and its ProvisionedTargetUtilization (unless --target-utilization is)."""
+    if not args.write_samconfig:
+        return
+    current = samconfig.deploy_settings(args.write_samconfig, samconfig.SAMCONFIG).parameters
+    if args.reserved is None and int(current.get("ReservedConcurrency", "0") or 0) > 0:
+        args.reserved = int(current["ReservedConcurrency"])
+    if args.target_utilization is None and current.get("ProvisionedTargetUtilization"):
+        args.target_utilization = float(current["ProvisionedTargetUtilization"])
+
+
 def run(args: argparse.Namespace) -> int:
     try:
+        from_environment(args)
+        if args.target_utilization is None:
+            args.target_utilization = DEFAULT_TARGET_UTILIZATION
         if not 0.1 <= args.target_utilization <= 0.9:
             raise PlanError("--target-utilization must be 0.1-0.9, as template.yaml allows")
         request = Request(

@@ -1,8 +1,9 @@
 """Unit prices the planner charges, as data: one dated table, us-east-1 list prices in USD, with their sources.
 
-Checked on 2026-12-02 against AWS's pricing pages as stored copies show them (Lambda:
-https://aws.amazon.com/lambda/pricing/ ; API Gateway: https://aws.amazon.com/api-gateway/pricing/) and AWS's
-announcements of the SnapStart-for-Python prices and of INIT-phase billing. Free tiers and Savings Plans are left
+Sources: AWS's pricing pages (Lambda: https://aws.amazon.com/lambda/pricing/ ; API Gateway:
+https://aws.amazon.com/api-gateway/pricing/), the SnapStart pricing section of the Lambda developer guide and AWS's
+announcement of INIT-phase billing (SOURCES below). Checked on 2026-12-02 against stored copies of those pages and
+transcriptions of them (the live pages render their rate tables client-side). Free tiers and Savings Plans are left
 out (a plan should not depend on an account's age or commitments). Tiers apply to a month's total, as AWS bills.
 Re-check before relying on a figure: AWS changes prices without changing this file.
 """

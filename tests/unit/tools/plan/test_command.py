@@ -115,6 +115,12 @@ def test_a_missing_profile_says_how_to_make_one(capsys: pytest.CaptureFixture[st
     assert "run `make bench` or pass --profile" in capsys.readouterr().err
 
 
+def test_write_samconfig_to_an_unknown_environment_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = plan(capsys, "--rps", "20", "--p99-ms", "100", "--write-samconfig", "staging")
+    assert (code, out) == (2, "")
+    assert "samconfig.toml has no environment 'staging'" in err
+
+
 def test_write_samconfig_sets_the_overrides_and_keeps_the_rest(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,7 +131,8 @@ def test_write_samconfig_sets_the_overrides_and_keeps_the_rest(
     code, _, err = plan(capsys, "--rps", "20", "--p99-ms", "100", "--memory-mb", "1024", "--write-samconfig", "prod")
     assert code == 0, err
     after = samconfig.deploy_settings("prod", config).parameters
-    assert (after["ColdStartStrategy"], after["FunctionMemory"], after["ReservedConcurrency"]) == ("none", "1024", "0")
+    # prod's reserved concurrency (100) is what the plan assumed and keeps
+    assert [after[k] for k in ("ColdStartStrategy", "FunctionMemory", "ReservedConcurrency")] == ["none", "1024", "100"]
     changed = ("ColdStartStrategy", "ReservedConcurrency", "FunctionMemory")
     assert {k: v for k, v in after.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}
     original = ROOT / "samconfig.toml"
