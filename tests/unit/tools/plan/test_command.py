@@ -138,3 +138,20 @@ def test_write_samconfig_sets_the_overrides_and_keeps_the_rest(
     original = ROOT / "samconfig.toml"
     assert samconfig.deploy_settings("default", config) == samconfig.deploy_settings("default", original)
     assert config.read_text().splitlines()[:4] == original.read_text().splitlines()[:4]  # comments kept
+
+
+def test_overrides_are_template_parameters_within_their_bounds(capsys: pytest.CaptureFixture[str]) -> None:
+    from cfnlint.decode import cfn_yaml
+
+    parameters = cfn_yaml.load(str(ROOT / "template.yaml"))["Parameters"]
+    code, out, _ = plan(capsys, "--rps", "0.01", "--p99-ms", "50", "--reserved", "40", "--json")  # provisioned
+    assert code == 0
+    overrides = json.loads(out)["samconfig_overrides"]
+    assert overrides["ColdStartStrategy"] == "provisioned"
+    for key, value in overrides.items():
+        spec = parameters[key]
+        if "AllowedValues" in spec:
+            assert str(value) in {str(allowed) for allowed in spec["AllowedValues"]}, key
+        if spec["Type"] == "Number":
+            assert float(spec.get("MinValue", -1e9)) <= float(value) <= float(spec.get("MaxValue", 1e9)), key
+    assert overrides["ProvisionedMax"] <= overrides["ReservedConcurrency"] == 40
