@@ -45,7 +45,7 @@ def throttling(plan: Plan) -> list[str]:
         if result.throttled_share > 0:
             by_figures.setdefault((result.throttled_share, result.rate_limited_share), []).append(name)
     return [
-        f"{', '.join(names)}: {100 * throttled:.2f}% throttled (429): {100 * rate:.2f}% of requests beyond the "
+        f"{', '.join(names)}: {percent(throttled)} throttled (429): {percent(rate)} of requests beyond the "
         f"request-rate scaling (10,000 rps more every 10 s) or the invocation rate limit "
         f"({INVOCATIONS_PER_S_PER_CONCURRENCY} x the concurrency limit {limit:,} = "
         f"{INVOCATIONS_PER_S_PER_CONCURRENCY * limit:,} rps), the rest finding no environment within the scaling "
@@ -103,6 +103,10 @@ def as_json(plan: Plan) -> dict[str, Any]:
     }
 
 
+def percent(share: float) -> str:
+    return "<0.01%" if 0 < share < 0.00005 else f"{100 * share:.2f}%"
+
+
 ROW = "{:<12} {:>9} {:>6} {:>11} {:>9} {:>9} {:>9} {:>11}  {}"
 
 
@@ -111,7 +115,7 @@ def strategy_line(name: str, result: Result, objective: float) -> str:
     p99 = f"{result.p99_ms:,.1f}" if math.isfinite(result.p99_ms) else "429s"  # 1 % or more throttled
     return ROW.format(
         name, f"{result.mean_concurrency:.2f}", int(result.peak_concurrency), f"{result.cold_starts:,.0f}",
-        f"{100 * result.cold_start_share:.4f}%", f"{100 * result.throttled_share:.2f}%", p99,
+        f"{100 * result.cold_start_share:.4f}%", percent(result.throttled_share), p99,
         f"${cost.total:,.2f}", "meets" if result.meets(objective) else "misses",
     )  # fmt: skip
 
@@ -143,9 +147,10 @@ def as_text(plan: Plan) -> str:
         lines.append(f"recommended: none meets p99 <= {request.p99_ms:g} ms at any size tried")
     else:
         overrides = " ".join(f"{key}={value}" for key, value in (plan.overrides() or {}).items())
+        chosen = plan.strategies[plan.recommended]
+        throttled = f", but {percent(chosen.throttled_share)} of requests get 429" if chosen.throttled_share else ""
         lines += [
-            f"recommended: {plan.recommended} at {plan.memory_mb} MB "
-            f"(${plan.strategies[plan.recommended].cost.total:,.2f}/month)",
+            f"recommended: {plan.recommended} at {plan.memory_mb} MB (${chosen.cost.total:,.2f}/month){throttled}",
             f"samconfig overrides: {overrides}",
         ]
     lines += ["assumptions:", *(f"  - {note}" for note in data["assumptions"])]
