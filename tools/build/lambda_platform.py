@@ -35,3 +35,27 @@ def pip_install_command(requirements: Path, target: Path) -> list[str]:
     command += ["--no-warn-conflicts", "--root-user-action=ignore", "--only-binary=:all:", "--implementation", "cp"]
     command += ["--python-version", PYTHON_VERSION, *[f"--platform={platform}" for platform in PLATFORMS]]
     return [*command, "--target", str(target), "-r", str(requirements)]
+
+# ---------------------------------------------------------------- memory, concurrency and scaling (capacity planning)
+# Memory: any whole number of MB from 128 to 10,240 ("Lambda quotas", Function memory allocation;
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+MEMORY_MB_MIN = 128
+MEMORY_MB_MAX = 10_240
+ARCHITECTURES = ("x86_64", "arm64")  # the instruction sets Lambda runs functions on
+
+# Concurrency: 1,000 concurrent executions per account and Region by default (a quota that can be raised), and
+# reserving concurrency must leave 100 unreserved ("Lambda quotas"; PutFunctionConcurrency in the API reference).
+DEFAULT_ACCOUNT_CONCURRENCY = 1_000
+MIN_UNRESERVED_CONCURRENCY = 100
+
+# Scaling rate: each function can add 1,000 execution environments every 10 seconds, "or 10,000 requests per
+# second every 10 seconds"; Lambda refills that allowance continuously rather than 1,000 at once every 10 s, and
+# never holds more than 1,000 unused ("Lambda scaling behavior", Concurrency scaling rate;
+# https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html). Beyond it synchronous calls get 429.
+SCALING_BURST_ENVIRONMENTS = 1_000
+SCALING_REFILL_PER_S = 100.0  # 1,000 every 10 s, refilled continuously
+
+# Invocation rate: each execution environment serves at most 10 requests per second, so a function's
+# synchronous invocation rate is capped at 10 x its concurrency limit ("Lambda quotas": Invocation requests per
+# function per Region (synchronous)); beyond it 429 (FunctionInvocationRateLimitExceeded).
+INVOCATIONS_PER_S_PER_CONCURRENCY = 10

@@ -7,6 +7,10 @@
     .venv/bin/model-ops scaling show --stack sklearn-inference-prod
     .venv/bin/model-ops scaling set --stack sklearn-inference-prod [--reserved N | --unreserved]
         [--min N] [--max N] [--schedule NAME CRON MIN MAX] [--remove-schedule NAME]
+    .venv/bin/model-ops plan --rps 200 --p99-ms 100 [--traffic FILE.csv] [--json] [--write-samconfig ENV]
+
+plan needs no AWS account: it simulates Lambda's published scaling rules over the traffic with this model's
+measured profile (bench/profile.json) and prices each strategy (tools/plan/).
 
 Credentials and region come from the usual AWS settings (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...).
 
@@ -39,6 +43,7 @@ from tools.build.lambda_build import BuildError
 from tools.build.lambda_platform import ARCHITECTURE, RUNTIME, UNZIPPED_LIMIT
 from tools.build.model_layer import bundle_files, check_bundle, check_layer_python, layer_runtime
 from tools.paths import ROOT
+from tools.plan import command as plan_command
 
 ALIAS = "live"
 DIMENSION = "lambda:function:ProvisionedConcurrency"
@@ -259,11 +264,15 @@ def parser() -> argparse.ArgumentParser:
     change.add_argument("--schedule", nargs=4, metavar=("NAME", "CRON", "MIN", "MAX"), help="add/replace a schedule")
     change.add_argument("--remove-schedule", metavar="NAME")
     change.set_defaults(run=cmd_scaling_set)
+
+    plan_command.add_parser(commands)  # offline: needs no AWS session
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "offline", None) is not None:
+        return int(args.offline(args))
     region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
     session = boto3.session.Session(region_name=region)  # boto3 itself reads AWS_DEFAULT_REGION only
     if session.region_name is None:
