@@ -2,7 +2,7 @@
 
 Used by the SAM ``BuildMethod: makefile`` recipes of the function and (through tools/build/model_layer.py,
 which picks the pins by the bundle's runtime) the layer, so plain ``sam build`` (no container) produces
-the same artifact on this machine and on a laptop:
+the same artifact wherever it runs, with or without Docker:
 
     python -m tools.build.lambda_build --requirements REQ --target DIR [--prune] [--copy SRC...]
 
