@@ -19,15 +19,16 @@ import argparse
 import contextlib
 import functools
 import json
+import logging
 import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TextIO
 
 from bench.floor import TARGET_RATIO, answers, floor_handler, verdict
 from tools.paths import ROOT
@@ -89,19 +90,34 @@ def micros(values: list[float]) -> dict[str, float]:
 def cold_import(model_dir: Path, runs: int) -> list[float]:
     code = "import time; t=time.perf_counter(); import app; print(time.perf_counter()-t)"
     env = {**os.environ, "MODEL_DIR": str(model_dir)}
-    return [float(subprocess.check_output([sys.executable, "-c", code], env=env, text=True)) for _ in range(runs)]
+    outputs = [subprocess.check_output([sys.executable, "-c", code], env=env, text=True) for _ in range(runs)]
+    return [float(out.splitlines()[-1]) for out in outputs]  # the last line: the function logs before it
 
 
 def load_app(model_dir: Path) -> Any:
     """``app`` with its bundle loaded from ``model_dir`` (once per process: the environment is read at import)."""
     os.environ["MODEL_DIR"] = str(model_dir)
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "PredictFunction"  # as on Lambda: EMF metrics
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # keep the figures readable
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "INFO"  # as template.yaml sets it: the access log line is timed too
     import app
 
     if app.app.state.bundle is None:
         raise SystemExit(f"bench_handler: no model: {app.app.state.bundle_error}")
     return app
+
+
+@contextlib.contextmanager
+def logs_to(stream: TextIO) -> Iterator[None]:
+    """The function's log lines written to ``stream`` while the block runs."""
+    from predictor.observability import logger
+
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous = handler.setStream(stream)
+    try:
+        yield
+    finally:
+        handler.setStream(previous)
 
 
 def measure(app: Any, n: int) -> dict[int, dict[str, list[float]]]:
@@ -122,8 +138,9 @@ def measure(app: Any, n: int) -> dict[int, dict[str, list[float]]]:
             "floor": functools.partial(floor, ev, context),
             "predict": functools.partial(bundle.model.predict, x),
         }
-        # The EMF metrics blob is written on every invocation, as on Lambda: timed, then discarded.
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        # The EMF metrics blob and the access log line are written on every invocation, as on Lambda: timed,
+        # then discarded (the log line goes to the stream the logger's handler was given, stdout at its creation).
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), logs_to(devnull):
             assert app.handler(ev, context)["statusCode"] == 200
             assert answers(floor, ev, context)
             out[n_rows] = alternating(cases, n)
