@@ -15,7 +15,7 @@ from predictor.routes.predict import router
 from predictor.settings import Settings
 from predictor.web.docs import router as docs_router
 from predictor.web.errors import add_error_handlers
-from predictor.web.middleware import MODEL_VERSION_HEADER, ObserveResponses
+from predictor.web.middleware import MODEL_VERSION_HEADER, FirstResponse, ObserveResponses
 from predictor.web.openapi_examples import add_model_examples
 
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
     app.state.bundle = loaded.bundle
     app.state.bundle_error = loaded.error
     app.state.telemetry = telemetry
+    app.state.first_response = FirstResponse()  # X-Cold-Start: reset after a SnapStart restore (predictor/snapstart.py)
     app.include_router(router)
     app.include_router(open_inference_router)  # /v2: KServe v2, Triton, MLServer clients
     app.include_router(tf_serving_router)  # /v1/models: TensorFlow Serving, KServe v1 clients
@@ -74,5 +75,5 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
         )
     app.add_middleware(StageRootPath)  # the stage prefix must be known before routing
     # Outermost: every response is observed, the preflights CORS answers by itself included.
-    app.add_middleware(ObserveResponses, version=version, telemetry=telemetry)
+    app.add_middleware(ObserveResponses, version=version, telemetry=telemetry, first=app.state.first_response)
     return app
