@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter
 
 REQUEST_FIELDS = "request_fields"  # the record attribute that marks a request line and holds its fields
+RECORD_ATTRIBUTES = frozenset(RESERVED_LOG_ATTRS)  # a tuple in Powertools: a linear scan per key and record
 
 
 class JsonLines(LambdaPowertoolsFormatter):
@@ -33,7 +34,7 @@ class JsonLines(LambdaPowertoolsFormatter):
         for key, value in self.log_format.items():
             if key == "message":
                 line[key] = record.msg
-            elif value and key in RESERVED_LOG_ATTRS:  # "%(levelname)s", "%(funcName)s:%(lineno)d", ...
+            elif value and key in RECORD_ATTRIBUTES:  # "%(levelname)s", "%(funcName)s:%(lineno)d", ...
                 line[key] = value % values
             elif value is not None:
                 line[key] = value
