@@ -48,6 +48,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# PredictRequest's JSON schema, made when the OpenAPI document is first built (predictor/api.py), not at init.
+PREDICT_BODY_SCHEMA: dict[str, Any] = {}
+
+
+def document_predict_body() -> None:
+    if not PREDICT_BODY_SCHEMA:
+        PREDICT_BODY_SCHEMA.update(PredictRequest.model_json_schema())
+
+
 @router.post(
     "/predict",
     summary="Predict one row (features) or a batch (instances)",
@@ -57,10 +66,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         # The body is read raw and validated once, by pydantic-core, straight from bytes: faster than
         # FastAPI's json.loads + validate, accepted whatever the Content-Type (curl -d sends a form
         # type), and with error messages that name the row and feature.
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
-        }
+        "requestBody": {"required": True, "content": {"application/json": {"schema": PREDICT_BODY_SCHEMA}}}
     },
 )
 async def predict(request: Request) -> JSONResponse:
