@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from predictor.events.stage import StageRootPath
 from predictor.model.bundle import LoadedBundle
 from predictor.observability import EmfTelemetry, PrometheusTelemetry, Telemetry
-from predictor.routes.predict import document_predict_body, router
+from predictor.routes.predict import router, routes
 from predictor.settings import Settings
 from predictor.web.docs import router as docs_router
 from predictor.web.errors import add_error_handlers
@@ -29,13 +29,14 @@ def protocol_routers() -> list[APIRouter]:
 
 
 def build_document_lazily(app: FastAPI, protocols: LazyRouters) -> None:
-    """Wrap ``app.openapi``: what only the document needs (the protocols' routes, /predict's body schema) is
-    built when the document is first asked for, then FastAPI builds it as it would have at init."""
+    """Wrap ``app.openapi``: what only the document needs (the protocols' routes, the documentation of /predict,
+    /health and /model: predictor/web/request_route.py) is built when the document is first asked for, then FastAPI
+    builds it as it would have at init."""
     build = app.openapi
 
     def openapi() -> dict[str, object]:
+        routes.document()
         protocols.include()
-        document_predict_body()
         return build()
 
     app.openapi = openapi  # type: ignore[method-assign]

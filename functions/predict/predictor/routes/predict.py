@@ -16,9 +16,10 @@ from predictor.pipeline import get_bundle, serve
 from predictor.rows import parse_request, to_matrix
 from predictor.schemas import BatchPrediction, ErrorResponse, Health, PredictRequest, SinglePrediction
 from predictor.settings import Settings
-from predictor.web.request_route import RequestRoute
+from predictor.web.request_route import DocumentedLater
 
-router = APIRouter(route_class=RequestRoute)
+router = APIRouter()
+routes = DocumentedLater(router)  # predictor/api.py documents them when the OpenAPI document is first built
 
 
 def _error(description: str, detail: str) -> dict[str, Any]:
@@ -48,27 +49,24 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-# PredictRequest's JSON schema, made when the OpenAPI document is first built (predictor/api.py), not at init.
-PREDICT_BODY_SCHEMA: dict[str, Any] = {}
+def predict_documentation() -> dict[str, Any]:
+    return {
+        "summary": "Predict one row (features) or a batch (instances)",
+        "response_model": SinglePrediction | BatchPrediction,
+        "responses": _ERRORS,
+        "openapi_extra": {
+            # The body is read raw and validated once, by pydantic-core, straight from bytes: faster than
+            # FastAPI's json.loads + validate, accepted whatever the Content-Type (curl -d sends a form
+            # type), and with error messages that name the row and feature.
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+            }
+        },
+    }
 
 
-def document_predict_body() -> None:
-    if not PREDICT_BODY_SCHEMA:
-        PREDICT_BODY_SCHEMA.update(PredictRequest.model_json_schema())
-
-
-@router.post(
-    "/predict",
-    summary="Predict one row (features) or a batch (instances)",
-    response_model=SinglePrediction | BatchPrediction,
-    responses=_ERRORS,
-    openapi_extra={
-        # The body is read raw and validated once, by pydantic-core, straight from bytes: faster than
-        # FastAPI's json.loads + validate, accepted whatever the Content-Type (curl -d sends a form
-        # type), and with error messages that name the row and feature.
-        "requestBody": {"required": True, "content": {"application/json": {"schema": PREDICT_BODY_SCHEMA}}}
-    },
-)
+@routes.route("/predict", "POST", predict_documentation)
 async def predict(request: Request) -> JSONResponse:
     bundle = await get_bundle(request)
     result, single = await serve(request, bundle, predict_body)
@@ -93,7 +91,7 @@ def predict_body(body: bytes, bundle: ModelBundle, settings: Settings) -> tuple[
     return to_matrix(parse_request(body), bundle.feature_names, settings.max_batch_rows)
 
 
-@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+@routes.route("/health", "GET", lambda: {"response_model": Health, "responses": {503: {"model": Health}}})
 async def health(request: Request) -> JSONResponse:
     bundle: ModelBundle | None = request.app.state.bundle
     if bundle is None:
@@ -103,6 +101,7 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "model_version": bundle.manifest.version})
 
 
-@router.get("/model", summary="The model card (the bundle's manifest)", responses={503: {"model": ErrorResponse}})
+@routes.route("/model", "GET", lambda: {"summary": "The model card (the bundle's manifest)",
+                                        "responses": {503: {"model": ErrorResponse}}})  # fmt: skip
 async def model_card(request: Request) -> JSONResponse:
     return JSONResponse(manifest_dict((await get_bundle(request)).manifest))
