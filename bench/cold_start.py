@@ -75,6 +75,11 @@ class ColdStart(NamedTuple):
     reference_ms: float  # of which the bundle's reference check (the function's own log line)
 
 
+class Run(NamedTuple):
+    container: str  # its id
+    port: int  # the emulator's, on 127.0.0.1
+
+
 def rie_path() -> Path:
     found = sorted((ROOT / ".venv-sam").glob("lib/python*/site-packages/samcli/local/rapid/aws-lambda-rie-x86_64"))
     if not found:
@@ -113,16 +118,23 @@ def first_response(port: int, event: bytes, start: float) -> dict[str, object]:
             time.sleep(0.01)
 
 
-def cold_start(image: str, deployment: Deployment, event: bytes, handler: str = APP_HANDLER) -> ColdStart:
-    """Seconds from `docker run` to the first response; the init's and the reference check's milliseconds (the
-    reference check's 0 for another ``handler`` than the function's)."""
+def run_container(image: str, deployment: Deployment, handler: str = APP_HANDLER, extra: tuple[str, ...] = ()) -> Run:
+    """``docker run`` of the emulator serving ``handler`` (detached: the container id, its port on 127.0.0.1);
+    ``extra``: more `docker run` arguments (limits, environment). The caller removes the container."""
     port = free_port()
-    args = ["docker", "run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8080", *deployment.mounts()]
+    args = ["docker", "run", "-d", "-p", f"127.0.0.1:{port}:8080", *deployment.mounts(), *extra]
     args += ["-v", f"{rie_path()}:/var/rapid/aws-lambda-rie:ro", "--entrypoint", "/var/rapid/aws-lambda-rie"]
     args += ["-e", f"_HANDLER={handler}", "-e", f"AWS_LAMBDA_FUNCTION_HANDLER={handler}"]
     args += ["-e", "MODEL_DIR=/opt/model", "-e", "JOBLIB_MULTIPROCESSING=0", "-e", "PYTHONDONTWRITEBYTECODE=1"]
-    start = time.perf_counter()
     container = subprocess.run([*args, image], check=True, capture_output=True, text=True).stdout.strip()
+    return Run(container, port)
+
+
+def cold_start(image: str, deployment: Deployment, event: bytes, handler: str = APP_HANDLER) -> ColdStart:
+    """Seconds from `docker run` to the first response; the init's and the reference check's milliseconds (the
+    reference check's 0 for another ``handler`` than the function's)."""
+    start = time.perf_counter()
+    container, port = run_container(image, deployment, handler)
     try:
         body = first_response(port, event, start)
         elapsed = time.perf_counter() - start
