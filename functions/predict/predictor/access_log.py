@@ -29,20 +29,26 @@ class JsonLines(LambdaPowertoolsFormatter):
         if fields is None:
             return super().format(record)
         record.asctime = self.formatTime(record)
-        values = record.__dict__
         line: dict[str, Any] = {}
-        for key, value in self.log_format.items():
-            if key == "message":
-                line[key] = record.msg
-            elif value and key in RECORD_ATTRIBUTES:  # "%(levelname)s", "%(funcName)s:%(lineno)d", ...
-                line[key] = value % values
-            elif value is not None:
-                line[key] = value
+        add_keys(line, self.log_format, record)
+        add_keys(line, self.thread_safe_get_current_keys(), record)  # keys appended with thread_safe_append_keys
         line.update(fields)
         trace_id = self._get_latest_trace_id()
         if trace_id:
             line["xray_trace_id"] = trace_id
         return self.serialize(log=line)
+
+
+def add_keys(line: dict[str, Any], keys: dict[str, Any], record: logging.LogRecord) -> None:
+    """``keys`` into ``line`` as Powertools adds them: record attributes formatted ("%(levelname)s",
+    "%(funcName)s:%(lineno)d", ...), the message, other values as they are; ``None`` left out."""
+    for key, value in keys.items():
+        if key == "message":
+            line[key] = record.msg
+        elif value and key in RECORD_ATTRIBUTES:
+            line[key] = value % record.__dict__
+        elif value is not None:
+            line[key] = value
 
 
 def log_request(logger: logging.Logger, message: str, fields: dict[str, Any]) -> None:

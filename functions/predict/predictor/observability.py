@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -54,6 +54,8 @@ class EmfTelemetry:
         if model_version:
             self.dimensions["model_version"] = model_version
         self.dimension_sets = [[name] for name in self.dimensions]  # [service], [model_version]: one set each
+        self.dimensions_json = json.dumps(self.dimensions, separators=(",", ":"))[1:-1]  # "service":"...",...
+        self.directives: dict[tuple[str, ...], str] = {}  # the CloudWatchMetrics JSON by metric names
         self.values: dict[str, list[float]] = {}
 
     def add(self, name: str, value: float) -> None:
@@ -72,16 +74,22 @@ class EmfTelemetry:
         self.add("PredictLatency", round(seconds * 1000, 3))
 
     def flush(self) -> None:
-        """The buffered values as one EMF line on stdout (none when there are none), then forgotten."""
+        """The buffered values as one EMF line on stdout (none when there are none), then forgotten. The blob's
+        directive (namespace, dimension sets, metric names and units) is serialised once per set of names."""
         if not self.values:
             return
         values, self.values = self.values, {}
-        definitions = [{"Name": name, "Unit": UNITS[name]} for name in values]
-        directive = {"Namespace": self.namespace, "Dimensions": self.dimension_sets, "Metrics": definitions}
-        blob: dict[str, Any] = {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [directive]}}
-        blob.update(self.dimensions)
-        blob.update(values)
-        sys.stdout.write(json.dumps(blob, separators=(",", ":")) + "\n")
+        names = tuple(values)
+        directive = self.directives.get(names)
+        if directive is None:
+            definitions = [{"Name": name, "Unit": UNITS[name]} for name in names]
+            spec = {"Namespace": self.namespace, "Dimensions": self.dimension_sets, "Metrics": definitions}
+            directive = self.directives[names] = json.dumps([spec], separators=(",", ":"))
+        timestamp = int(time.time() * 1000)
+        body = json.dumps(values, separators=(",", ":"))[1:]
+        sys.stdout.write(
+            f'{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":{directive}}},{self.dimensions_json},{body}\n'
+        )
 
 
 class PrometheusTelemetry:
