@@ -70,6 +70,10 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
         version=version or "unavailable",
         docs_url=None,  # /docs is served offline by predictor/web/docs.py (no CDN)
         redoc_url=None,  # and /redoc not at all: Redoc loads its logo from a CDN
+        # The function's telemetry is its JSON logs, EMF metrics and Lambda's own X-Ray tracing (template.yaml:
+        # Tracing); it configures no OpenTelemetry provider. FastAPI's native OpenTelemetry hooks would look for
+        # three providers on every request (three environment reads) to find none: off.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.bundle = loaded.bundle
