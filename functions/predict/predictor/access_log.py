@@ -1,6 +1,7 @@
 """The one log line per request (method, path, status, duration), serialised in one pass.
 
-Through ``logger.info(..., extra=...)`` Powertools' formatter spent ~145 µs a request on generic work: the
+Through ``logger.info(..., extra=...)`` the line cost 86-135 µs (``timeit``; ~145 µs in a cProfile of the handler),
+most of it Powertools' formatter's generic work: the
 caller's frame looked up, every attribute of the record copied and filtered for extras, exceptions and stack
 traces looked for, ``None`` values stripped. ``log_request`` makes the record itself (its location is the
 caller's frame, read once) and ``JsonLines`` writes it as Powertools would, with the same keys in the same order
