@@ -19,7 +19,7 @@ PACKAGE_ARGS = $(if $(MODEL),--estimator "$(MODEL)") $(if $(FEATURE_NAMES),--fea
 	$(if $(EVAL_CSV),--eval-csv "$(EVAL_CSV)") $(if $(EVAL_TARGET),--target "$(EVAL_TARGET)") \
 	$(if $(RUNTIME),--runtime "$(RUNTIME)") --out "$(MODEL_OUT)"
 
-.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image audit expand deploy-rehearsal bench bench-runtimes bench-cold bench-handler clean
+.PHONY: help venv model test lint typecheck build validate local dev invoke events engine image audit expand deploy-rehearsal bench bench-runtimes bench-cold bench-handler bench-profile clean
 
 help:
 	@echo "make local   set everything up and serve the API on http://127.0.0.1:$(PORT)"
@@ -33,7 +33,8 @@ help:
 	@echo "make bench   this project vs the seed's Flask services, and ONNX Runtime vs scikit-learn (docs/benchmarks.md)"
 	@echo "make bench-runtimes ONNX Runtime vs each model's own library (scikit-learn, XGBoost, LightGBM): cold, warm, size"
 	@echo "make bench-cold     cold start in the Lambda container vs a bare import of its runtime + model load"
-	@echo "make bench-handler  warm in-process handler latency vs model.predict"
+	@echo "make bench-handler  warm in-process handler latency vs model.predict and a no-op FastAPI + Mangum floor"
+	@echo "make bench-profile  per Lambda memory size (128-3008 MB): warm p50/p99, init, peak memory (bench/profile.json)"
 	@echo "make invoke EVENT=rest-predict-batch   one events/ file through sam local invoke"
 	@echo "make events  regenerate events/*.json from sam local generate-event"
 	@echo "make expand CONFIG_ENV=prod            the template as plain CloudFormation for an environment"
@@ -164,6 +165,7 @@ bench: venv $(BUNDLE)/manifest.json
 	-tools/build/docker-engine && $(BIN)/lambda-image >/dev/null && \
 		PYTHON=$(abspath $(BIN)/python) $(SAM) build --build-dir $(BENCH_DIR)/sam-build >/dev/null
 	$(BIN)/bench --work-dir $(BENCH_DIR)
+	-tools/build/docker-engine && $(BIN)/bench-profile --build-dir $(BENCH_DIR)/sam-build
 
 # ONNX Runtime vs scikit-learn alone (issue 11): the default model and a 100-tree forest in both runtimes; prints the
 # table and PASS/MISS per target (make bench writes the same section into docs/benchmarks.md).
@@ -173,6 +175,11 @@ bench-runtimes: venv
 
 bench-cold: build image
 	$(BIN)/bench-cold-start
+
+# The function in the python3.13 container at each Lambda memory size (docker --cpus memory/1769, --memory):
+# writes bench/profile.json (its schema: docs/performance.md).
+bench-profile: build image
+	$(BIN)/bench-profile
 
 bench-handler: $(VENV)/.stamp $(BUNDLE)/manifest.json
 	$(BIN)/bench-handler

@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
 from predictor.events.stage import StageRootPath
 from predictor.model.bundle import LoadedBundle
 from predictor.observability import EmfTelemetry, PrometheusTelemetry, Telemetry
-from predictor.protocols.open_inference import router as open_inference_router
-from predictor.protocols.tf_serving import router as tf_serving_router
-from predictor.routes.predict import router
+from predictor.routes.predict import router, routes
 from predictor.settings import Settings
 from predictor.web.docs import router as docs_router
 from predictor.web.errors import add_error_handlers
-from predictor.web.middleware import MODEL_VERSION_HEADER, ObserveResponses
+from predictor.web.lazy_routers import LazyRouters
+from predictor.web.middleware import MODEL_VERSION_HEADER, FirstResponse, ObserveResponses
 from predictor.web.openapi_examples import add_model_examples
+
+PROTOCOL_PREFIXES = ("/v2", "/v1")  # the Open Inference Protocol's /v2..., TF Serving's /v1/models/...
+
+
+def protocol_routers() -> list[APIRouter]:
+    """The standard protocols' routers, imported on first use (predictor/web/lazy_routers.py)."""
+    from predictor.protocols.open_inference import router as open_inference_router  # KServe v2, Triton, MLServer
+    from predictor.protocols.tf_serving import router as tf_serving_router  # TensorFlow Serving, KServe v1
+
+    return [open_inference_router, tf_serving_router]
+
+
+def build_document_lazily(app: FastAPI, protocols: LazyRouters) -> None:
+    """Wrap ``app.openapi``: what only the document needs (the protocols' routes, the documentation of /predict,
+    /health and /model: predictor/web/request_route.py) is built when the document is first asked for, then FastAPI
+    builds it as it would have at init."""
+    build = app.openapi
+
+    def openapi() -> dict[str, object]:
+        routes.document()
+        protocols.include()
+        return build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def local_telemetry(version: str | None) -> Telemetry:
@@ -47,15 +70,21 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
         version=version or "unavailable",
         docs_url=None,  # /docs is served offline by predictor/web/docs.py (no CDN)
         redoc_url=None,  # and /redoc not at all: Redoc loads its logo from a CDN
+        # The function's telemetry is its JSON logs, EMF metrics and Lambda's own X-Ray tracing (template.yaml:
+        # Tracing); it configures no OpenTelemetry provider. FastAPI's native OpenTelemetry hooks would look for
+        # three providers on every request (three environment reads) to find none: off.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.bundle = loaded.bundle
     app.state.bundle_error = loaded.error
     app.state.telemetry = telemetry
+    app.state.first_response = FirstResponse()  # X-Cold-Start: reset after a SnapStart restore (predictor/snapstart.py)
     app.include_router(router)
-    app.include_router(open_inference_router)  # /v2: KServe v2, Triton, MLServer clients
-    app.include_router(tf_serving_router)  # /v1/models: TensorFlow Serving, KServe v1 clients
+    protocols = LazyRouters(app, PROTOCOL_PREFIXES, protocol_routers)  # /v2 and /v1/models, on first use
+    app.router.routes.append(protocols)
     app.include_router(docs_router)
+    build_document_lazily(app, protocols)
     if manifest:
         add_model_examples(app, manifest)  # Swagger UI's examples: this model's rows, answers, name and version
     if isinstance(telemetry, PrometheusTelemetry):
@@ -74,5 +103,5 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
         )
     app.add_middleware(StageRootPath)  # the stage prefix must be known before routing
     # Outermost: every response is observed, the preflights CORS answers by itself included.
-    app.add_middleware(ObserveResponses, version=version, telemetry=telemetry)
+    app.add_middleware(ObserveResponses, version=version, telemetry=telemetry, first=app.state.first_response)
     return app

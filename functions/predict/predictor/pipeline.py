@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import HTTPException, Request
+from starlette.requests import ClientDisconnect
 
 from predictor.model.bundle import ModelBundle, Prediction
 from predictor.model.runtime import FloatMatrix
+from predictor.observability import Telemetry
 from predictor.settings import Settings
 from predictor.web.errors import RequestError
 
@@ -25,11 +27,8 @@ Parsed = TypeVar("Parsed")
 # A router's body parser: (body, bundle, settings) -> (the rows, what else the router needs for its answer)
 Parser = Callable[[bytes, ModelBundle, Settings], tuple[FloatMatrix, Parsed]]
 
-# Dependencies are `async def` too: FastAPI runs plain `def` ones in a thread pool, a hop per call.
-
-
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+# The bundle and the settings are read from the app's state, set at init: no FastAPI dependency is solved per
+# request (predictor/web/request_route.py).
 
 
 async def get_bundle(request: Request) -> ModelBundle:
@@ -37,9 +36,6 @@ async def get_bundle(request: Request) -> ModelBundle:
     if bundle is None:
         raise HTTPException(status_code=503, detail=f"model not loaded: {request.app.state.bundle_error}")
     return bundle
-
-
-BundleDep = Annotated[ModelBundle, Depends(get_bundle)]
 
 
 def check_time_left(request: Request, minimum_ms: int) -> None:
@@ -53,33 +49,44 @@ def check_time_left(request: Request, minimum_ms: int) -> None:
         )
 
 
+def too_large(limit: int) -> RequestError:
+    return RequestError(413, f"request body over {limit:,} bytes (MAX_BODY_BYTES); split the batch")
+
+
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to be over ``limit`` bytes."""
-    too_large = RequestError(413, f"request body over {limit:,} bytes (MAX_BODY_BYTES); split the batch")
+    """The body, refused with 413 as soon as it is known to be over ``limit`` bytes. Read from the ASGI messages
+    themselves: Mangum sends the whole body in one, a server in as many as it likes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise too_large(limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def predict_rows(request: Request, bundle: ModelBundle, rows: FloatMatrix) -> Prediction:
+def predict_rows(bundle: ModelBundle, rows: FloatMatrix, telemetry: Telemetry) -> Prediction:
     """The one prediction path of every route (/predict and the standard protocols): the bundle's
     ``predict`` on a float64 (n, n_features) matrix, timed and counted in the telemetry."""
     start = time.perf_counter()
     result = bundle.predict(rows)
-    request.app.state.telemetry.prediction(len(rows), time.perf_counter() - start)
+    telemetry.prediction(len(rows), time.perf_counter() - start)
     return result
 
 
 async def serve(request: Request, bundle: ModelBundle, parse: Parser[Parsed]) -> tuple[Prediction, Parsed]:
-    """The pipeline: time left, the body within its limit, the router's parser, the bundle's prediction."""
-    settings: Settings = request.app.state.settings
+    """The pipeline, in one pass: time left, the body within its limit, the router's parser, the bundle's prediction;
+    the app's settings and telemetry read once (from its state, set at init)."""
+    state = request.app.state
+    settings: Settings = state.settings
     check_time_left(request, settings.min_time_left_ms)
     rows, parsed = parse(await read_body(request, settings.max_body_bytes), bundle, settings)
-    return predict_rows(request, bundle, rows), parsed
+    return predict_rows(bundle, rows, state.telemetry), parsed

@@ -1,4 +1,5 @@
-"""Every environment variable the function reads, parsed once and validated (listed in template.yaml)."""
+"""Every environment variable the function reads, parsed once at init and validated (listed in template.yaml,
+but for the ones the Lambda runtime sets)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ MAX_BODY_BYTES = "MAX_BODY_BYTES"
 CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"  # comma-separated; empty: no CORS headers at all
 MIN_TIME_LEFT_MS = "MIN_TIME_LEFT_MS"
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"  # set by the Lambda runtime (and by sam local)
+# Set by the Lambda runtime: "on-demand", "provisioned-concurrency" or "snap-start".
+LAMBDA_INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"
 
 DEFAULT_MODEL_DIR = "/opt/model"  # where Lambda extracts the model layer's model/ folder
 DEFAULT_MAX_BATCH_ROWS = 1000
@@ -50,6 +53,8 @@ class Settings:
     min_time_left_ms: int = DEFAULT_MIN_TIME_LEFT_MS
     # On Lambda: metrics as EMF in the logs. Elsewhere (uvicorn): Prometheus text at /metrics.
     on_lambda: bool = False
+    # How Lambda initialised this environment: provisioned concurrency's first invocation is no cold start.
+    initialization_type: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,4 +66,5 @@ class Settings:
             cors_allow_origins=tuple(o.strip() for o in env.get(CORS_ALLOW_ORIGINS, "").split(",") if o.strip()),
             min_time_left_ms=_positive_int(env, MIN_TIME_LEFT_MS, DEFAULT_MIN_TIME_LEFT_MS),
             on_lambda=bool(env.get(LAMBDA_FUNCTION_NAME)),
+            initialization_type=env.get(LAMBDA_INITIALIZATION_TYPE, ""),
         )

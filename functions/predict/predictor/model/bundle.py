@@ -127,9 +127,13 @@ class ModelBundle:
 
 
 def check_finite(predictions: Any, n_rows: int) -> None:
-    """Refuse (422) answers that are not finite numbers: far out-of-range inputs can overflow a model."""
-    values = np.asarray(predictions, dtype=np.float64).reshape(n_rows, -1)
-    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    """Refuse (422) answers that are not finite numbers: far out-of-range inputs can overflow a model. One pass over
+    the model's own float array (no copy) when every value is finite; the rows are looked for only when one is not."""
+    is_float = isinstance(predictions, np.ndarray) and predictions.dtype.kind == "f"
+    values = predictions if is_float else np.asarray(predictions, dtype=np.float64)
+    if np.isfinite(values).all():
+        return
+    bad = np.flatnonzero(~np.isfinite(values.reshape(n_rows, -1)).all(axis=1))
     if len(bad):
         shown = ", ".join(str(i) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
         raise PredictionError(

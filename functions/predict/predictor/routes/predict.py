@@ -1,4 +1,6 @@
-"""The endpoints: /predict, /health, /model. Routes are ``async def``: no thread-pool hop per request."""
+"""The endpoints: /predict, /health, /model. Routes are ``async def``: no thread-pool hop per request; each takes
+the request alone and finds the bundle and settings in the app's state: no dependency solving per request
+(predictor/web/request_route.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ from fastapi.responses import JSONResponse
 from predictor.model.bundle import ModelBundle
 from predictor.model.manifest import manifest_dict
 from predictor.model.runtime import FloatMatrix
-from predictor.pipeline import BundleDep, get_bundle, serve
+from predictor.pipeline import get_bundle, serve
 from predictor.rows import parse_request, to_matrix
 from predictor.schemas import BatchPrediction, ErrorResponse, Health, PredictRequest, SinglePrediction
 from predictor.settings import Settings
+from predictor.web.request_route import DocumentedLater
 
 router = APIRouter()
+routes = DocumentedLater(router)  # predictor/api.py documents them when the OpenAPI document is first built
 
 
 def _error(description: str, detail: str) -> dict[str, Any]:
@@ -45,24 +49,25 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post(
-    "/predict",
-    summary="Predict one row (features) or a batch (instances)",
-    response_model=SinglePrediction | BatchPrediction,
-    responses=_ERRORS,
-    openapi_extra={
-        # The body is read raw and validated once, by pydantic-core, straight from bytes: faster than
-        # FastAPI's json.loads + validate, accepted whatever the Content-Type (curl -d sends a form
-        # type), and with error messages that name the row and feature.
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
-        }
-    },
-)
+def predict_documentation() -> dict[str, Any]:
+    return {
+        "summary": "Predict one row (features) or a batch (instances)",
+        "response_model": SinglePrediction | BatchPrediction,
+        "responses": _ERRORS,
+        "openapi_extra": {
+            # The body is read raw and validated once, by pydantic-core, straight from bytes: faster than
+            # FastAPI's json.loads + validate, accepted whatever the Content-Type (curl -d sends a form
+            # type), and with error messages that name the row and feature.
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+            }
+        },
+    }
+
+
+@routes.route("/predict", "POST", predict_documentation)
 async def predict(request: Request) -> JSONResponse:
-    # The hot route reads the bundle and settings itself: with FastAPI's dependency solving the one-row
-    # handler p50 was 585 µs, without it 537 µs (same run); /model keeps the dependency.
     bundle = await get_bundle(request)
     result, single = await serve(request, bundle, predict_body)
     manifest = bundle.manifest
@@ -86,7 +91,7 @@ def predict_body(body: bytes, bundle: ModelBundle, settings: Settings) -> tuple[
     return to_matrix(parse_request(body), bundle.feature_names, settings.max_batch_rows)
 
 
-@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+@routes.route("/health", "GET", lambda: {"response_model": Health, "responses": {503: {"model": Health}}})
 async def health(request: Request) -> JSONResponse:
     bundle: ModelBundle | None = request.app.state.bundle
     if bundle is None:
@@ -96,6 +101,7 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "model_version": bundle.manifest.version})
 
 
-@router.get("/model", summary="The model card (the bundle's manifest)", responses={503: {"model": ErrorResponse}})
-async def model_card(bundle: BundleDep) -> JSONResponse:
-    return JSONResponse(manifest_dict(bundle.manifest))
+@routes.route("/model", "GET", lambda: {"summary": "The model card (the bundle's manifest)",
+                                        "responses": {503: {"model": ErrorResponse}}})  # fmt: skip
+async def model_card(request: Request) -> JSONResponse:
+    return JSONResponse(manifest_dict((await get_bundle(request)).manifest))

@@ -25,6 +25,8 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
+from predictor.web.request_route import RequestRoute
+
 ASSETS_PATH = "/docs/assets"
 # name -> media type: the only files served (text types: Mangum returns them as text, not base64).
 ASSETS = {
@@ -48,11 +50,14 @@ def favicon_url() -> str:
     return "data:image/png;base64," + base64.b64encode((static_dir() / "favicon.png").read_bytes()).decode()
 
 
-router = APIRouter(include_in_schema=False)
+# Not in the document; the endpoints take the request alone: no FastAPI field is made for them at init
+# (predictor/web/request_route.py).
+router = APIRouter(include_in_schema=False, route_class=RequestRoute)
 
 
 @router.get(ASSETS_PATH + "/{name}")
-async def docs_asset(name: str) -> FileResponse:
+async def docs_asset(request: Request) -> FileResponse:
+    name = request.path_params["name"]
     media_type = ASSETS.get(name)
     if media_type is None:
         raise HTTPException(status_code=404, detail="Not Found")

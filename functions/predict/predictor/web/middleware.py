@@ -3,25 +3,42 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from predictor.access_log import log_request
 from predictor.observability import Telemetry, logger
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 COLD_START_HEADER = (b"x-cold-start", b"true")  # lets a load client count cold starts it met
+REQUEST_LOGGER = logging.getLogger(logger.name)  # Powertools' logger underneath: its handlers and formatter
+
+
+class FirstResponse:
+    """Whether the app's next response is its first: in this process, or since a SnapStart restore."""
+
+    def __init__(self) -> None:
+        self.pending = True
+
+    def take(self) -> bool:
+        pending, self.pending = self.pending, False
+        return pending
+
+    def reset(self) -> None:
+        self.pending = True
 
 
 class ObserveResponses:
     """Adds ``X-Model-Version`` to every response (and ``X-Cold-Start: true`` to a process's first),
     counts it by status, and logs one line per request."""
 
-    def __init__(self, app: ASGIApp, version: str | None, telemetry: Telemetry) -> None:
+    def __init__(self, app: ASGIApp, version: str | None, telemetry: Telemetry, first: FirstResponse) -> None:
         self.app = app
         self.header = (MODEL_VERSION_HEADER.lower().encode(), version.encode()) if version else None
         self.telemetry = telemetry
-        self.cold = True  # the first response of this process (execution environment) says so
+        self.first = first  # the first response of this process (execution environment) says so
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -35,8 +52,7 @@ class ObserveResponses:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 extra = [self.header] if self.header is not None else []
-                if self.cold:
-                    self.cold = False
+                if self.first.pending and self.first.take():
                     extra.append(COLD_START_HEADER)
                 if extra:
                     message["headers"] = [*message.get("headers", []), *extra]
@@ -46,12 +62,6 @@ class ObserveResponses:
             await self.app(scope, receive, observed_send)
         finally:
             self.telemetry.response(status)
-            logger.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                },
-            )
+            duration_ms = round((time.perf_counter() - start) * 1000, 3)
+            fields = {"method": scope["method"], "path": scope["path"], "status": status, "duration_ms": duration_ms}
+            log_request(REQUEST_LOGGER, "request", fields)

@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import FastAPI
 
 from predictor.model.manifest import Manifest
-from predictor.protocols.served_model import INPUT_NAME
 
 ONE, TWO = slice(0, 1), slice(0, 2)
 # Features: a wider model has one example, one row for /predict (20,000 features: /openapi.json 0.2 MB, not 1.9).
@@ -56,6 +55,8 @@ def predict_examples(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]
 def protocol_examples(manifest: Manifest) -> dict[str, dict[str, Any]]:
     """Request examples by the end of the operation's path: Open Inference ``/infer``, TF Serving ``:predict``
     (the first two reference rows; none for a wide model)."""
+    from predictor.protocols.served_model import INPUT_NAME  # with the protocols, on first use
+
     if manifest.n_features > WIDE:
         return {}
     rows = manifest.reference.rows[TWO]
