@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from tools.build.lambda_platform import ARCHITECTURE, INVOCATIONS_PER_S_PER_CONCURRENCY
@@ -87,7 +88,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
             "account_concurrency": request.account_concurrency,
             "reserved": request.reserved,
             "profile": {
-                "path": str(request.profile_path),
+                "path": shown(request.profile_path),
                 "measured_at": profile.measured_at.isoformat(),
                 "architecture": profile.architecture,
                 "command": profile.command,
@@ -155,3 +156,11 @@ def as_text(plan: Plan) -> str:
         ]
     lines += ["assumptions:", *(f"  - {note}" for note in data["assumptions"])]
     return "\n".join(lines)
+
+
+def shown(path: Path) -> str:
+    """A path as the user would write it: relative to the working folder when it is inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
