@@ -31,17 +31,18 @@ from typing import Any
 
 from bench.cold_start import INIT_LOG, Deployment, Run, first_response, lambda_image, run_container
 from bench.handler import event
+from tools.build.lambda_platform import MB_PER_VCPU, MEMORY_MB_MAX, MEMORY_MB_MIN
 from tools.paths import ROOT
+from tools.plan.profile import Profile
 
 SIZES = (128, 512, 1024, 1769, 3008)
-ONE_VCPU_MB = 1769  # Lambda: one vCPU at 1,769 MB, CPU in proportion to memory
 MAX_BATCH_ROWS = 1000  # template.yaml: MaxBatchRows' default
 MAX_BODY_BYTES = 4_500_000  # template.yaml: MAX_BODY_BYTES
 DURATION = re.compile(r"REPORT RequestId: \S+\s+(?:Init Duration: [0-9.]+ ms\s+)?Duration: ([0-9.]+) ms")
 
 
 def limits(memory_mb: int) -> tuple[str, ...]:
-    cpus = f"{memory_mb / ONE_VCPU_MB:.3f}"
+    cpus = f"{memory_mb / MB_PER_VCPU:.3f}"
     memory = f"{memory_mb}m"
     env = ("-e", f"AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory_mb}", "-e", f"MAX_BATCH_ROWS={MAX_BATCH_ROWS}")
     return ("--cpus", cpus, "--memory", memory, "--memory-swap", memory, *env, "-e", f"MAX_BODY_BYTES={MAX_BODY_BYTES}")
@@ -150,7 +151,7 @@ def measure_size(image: str, deployment: Deployment, memory_mb: int, args: argpa
     init = figures(inits)
     del init["mean"]
     return {"warm_ms": warm, "init_ms": init, "peak_memory_mb": peak and round(peak, 1), "largest_batch": batch,
-            "cpus": round(memory_mb / ONE_VCPU_MB, 3)}  # fmt: skip
+            "cpus": round(memory_mb / MB_PER_VCPU, 3)}  # fmt: skip
 
 
 def print_row(size: int, figures_: dict[str, Any]) -> None:
@@ -172,17 +173,24 @@ def main() -> int:
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "profile.json")
     args = parser.parse_args()
+    try:
+        memory_sizes = [int(size) for size in args.sizes.split(",")]
+    except ValueError:
+        parser.error(f"--sizes: memory sizes in MB, comma-separated, got {args.sizes!r}")
+    if bad := [size for size in memory_sizes if not MEMORY_MB_MIN <= size <= MEMORY_MB_MAX]:
+        parser.error(f"--sizes: Lambda offers {MEMORY_MB_MIN}-{MEMORY_MB_MAX} MB, got {bad}")
     deployment = Deployment.from_build(args.build_dir)
     if not (deployment.function / "app.py").is_file():
         raise SystemExit(f"bench_profile: no build in {args.build_dir} (run `make build`)")
     image = lambda_image()
     sizes: dict[str, Any] = {}
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in memory_sizes:
         sizes[str(size)] = measure_size(image, deployment, size, args)
         print_row(size, sizes[str(size)])
     command = f"bench-profile --sizes {args.sizes} --n {args.n} --inits {args.inits}"
     profile = {"measured_at": datetime.date.today().isoformat(), "command": command, "architecture": "x86_64",
                "runtime": deployment.runtime(), "sizes": sizes}  # fmt: skip
+    Profile.model_validate(profile)  # the contract model-ops plan reads (tools/plan/profile.py)
     args.out.write_text(json.dumps(profile, indent=1) + "\n")
     print(f"wrote {args.out}")
     return 0

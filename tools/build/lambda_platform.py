@@ -41,6 +41,9 @@ def pip_install_command(requirements: Path, target: Path) -> list[str]:
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
 MEMORY_MB_MIN = 128
 MEMORY_MB_MAX = 10_240
+# CPU in proportion to memory: one full vCPU at 1,769 MB ("Configure Lambda function memory";
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). docker's --cpus models it.
+MB_PER_VCPU = 1_769
 ARCHITECTURES = ("x86_64", "arm64")  # the instruction sets Lambda runs functions on
 
 # Concurrency: 1,000 concurrent executions per account and Region by default (a quota that can be raised), and

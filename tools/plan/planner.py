@@ -86,7 +86,11 @@ def candidate_sizes(request: Request, deployable: list[int]) -> tuple[list[int],
         figures = profile.at(size)
         if size not in deployable:
             notes.append(f"{size} MB measured but not in template.yaml's FunctionMemory: not considered")
-        elif figures.peak_memory_mb >= size:
+        elif not figures.largest_batch.fits:
+            notes.append(
+                f"{size} MB: the largest batch ({figures.largest_batch.rows:,} rows) did not fit: not considered"
+            )
+        elif figures.peak_memory_mb is not None and figures.peak_memory_mb >= size:
             notes.append(f"{size} MB: peak memory {figures.peak_memory_mb:g} MB does not fit: not considered")
         else:
             sizes.append(size)

@@ -59,7 +59,7 @@ class SizeFigures(BaseModel):
     model_config = ConfigDict(extra="ignore")
     warm_ms: dict[str, WarmMs]
     init_ms: StartMs
-    peak_memory_mb: float = Field(gt=0)
+    peak_memory_mb: float | None = Field(default=None, gt=0)  # None: the largest batch did not fit (killed)
     largest_batch: LargestBatch
     restore_ms: StartMs | None = None
 

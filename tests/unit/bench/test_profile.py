@@ -49,3 +49,12 @@ def test_targets() -> None:
     assert warm_verdict(251.0, 100.0)[1] == "MISS"
     assert cold_verdict(1.1, 1.0)[1] == "PASS"
     assert cold_verdict(1.2, 1.0)[1] == "MISS"
+
+
+def test_the_committed_profile_is_what_model_ops_plan_reads() -> None:
+    """bench/profile.json holds to the planner's contract (tools/plan/profile.py), every size measured."""
+    from tools.plan.profile import load_profile
+
+    profile = load_profile(Path(__file__).parents[3] / "bench" / "profile.json")
+    assert profile.memory_sizes() == [128, 512, 1024, 1769, 3008]
+    assert all(profile.at(size).largest_batch.fits for size in profile.memory_sizes())

@@ -96,3 +96,18 @@ def test_an_objective_below_the_warm_duration_is_unreachable(profile: Profile) -
         make_plan(request(profile, steady(10, 60), 1.0), DEPLOYABLE)
     with pytest.raises(PlanError, match=r"p99 of 4.2 ms at 512 MB"):
         make_plan(request(profile, steady(10, 60), 3.0, memory_mb=512), DEPLOYABLE)
+
+
+def test_a_size_whose_largest_batch_did_not_fit_is_not_planned(profile: Profile) -> None:
+    """The bench reports a batch that the size could not serve (killed, no peak measured): the planner leaves
+    that size out and says why."""
+    figures = profile.at(512).model_copy(
+        update={
+            "largest_batch": profile.at(512).largest_batch.model_copy(update={"fits": False}),
+            "peak_memory_mb": None,
+        }
+    )
+    unfit = profile.model_copy(update={"sizes": {**profile.sizes, "512": figures}})
+    plan = make_plan(request(unfit, steady(50, 3600), 100), DEPLOYABLE)
+    assert plan.memory_mb != 512
+    assert any(note.startswith("512 MB: the largest batch (") and "did not fit" in note for note in plan.notes)
