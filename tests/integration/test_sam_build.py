@@ -26,8 +26,15 @@ pytestmark = [pytest.mark.build, pytest.mark.sam]
 
 RUNTIMES: tuple[Runtime, ...] = get_args(Runtime)
 ONNX_LAYER_TARGET = 110_000_000  # bytes unzipped, runtime + model (issue 11; the scikit-learn layer is ~203 MB)
-SHIPS = {"sklearn": {"sklearn", "scipy", "numpy", "joblib"}, "onnx": {"onnxruntime", "numpy"}}
-NEVER = {"sklearn": {"onnxruntime"}, "onnx": {"sklearn", "scipy", "joblib"}}
+SKLEARN = {"sklearn", "scipy", "numpy", "joblib"}
+SHIPS = {"sklearn": SKLEARN, "xgboost": SKLEARN | {"xgboost"}, "lightgbm": SKLEARN | {"lightgbm"},
+         "onnx": {"onnxruntime", "numpy"}}  # fmt: skip
+NEVER = {
+    "sklearn": {"onnxruntime", "xgboost", "lightgbm"},
+    "xgboost": {"onnxruntime", "lightgbm"},
+    "lightgbm": {"onnxruntime", "xgboost"},
+    "onnx": {"sklearn", "scipy", "joblib", "xgboost", "lightgbm"},
+}
 
 
 def test_sam_validate_lint() -> None:
@@ -123,7 +130,8 @@ for name, module in list(sys.modules.items()):
             flags = int.from_bytes(f.read(8)[4:8], "little")
         if flags != 0b01:  # hash-based, unchecked: valid whatever the mtimes after unzip
             no_pyc.append(path)
-ml = sorted({name.split(".")[0] for name in sys.modules} & {"sklearn", "scipy", "joblib", "onnxruntime", "numpy"})
+ml = sorted({name.split(".")[0] for name in sys.modules}
+            & {"sklearn", "scipy", "joblib", "onnxruntime", "numpy", "xgboost", "lightgbm"})
 print(json.dumps({"import_s": t1 - t0, "first_call_s": t2 - t1, "modules": loaded, "bad": no_pyc, "ml": ml,
                   "python": sys.version.split()[0], "status": response["statusCode"], "body": response["body"]}))
 """
@@ -157,6 +165,7 @@ def test_built_artifacts_serve_on_python313_with_bytecode_only(
     event["body"] = json.dumps({"instances": rows})
     env = {
         "PYTHONPATH": f"{function}:{layer / 'python'}",  # /var/task:/opt/python on Lambda
+        "LD_LIBRARY_PATH": str(layer / "lib"),  # /opt/lib, on Lambda's LD_LIBRARY_PATH (LightGBM's libgomp)
         "MODEL_DIR": str(layer / "model"),
         "PYTHONDONTWRITEBYTECODE": "1",  # Lambda's /opt and /var/task are read-only
         "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction",
