@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import os
 import sys
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -165,3 +167,14 @@ def handler(app_module: ModuleType) -> Handler:
 @pytest.fixture(scope="session")
 def iris_handler(iris_bundle: Path) -> Handler:
     return production_handler(import_app(iris_bundle))
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """The function's JSON log lines (its Powertools logger's formatter), captured while the test runs."""
+    stream = io.StringIO()
+    capture = logging.StreamHandler(stream)
+    capture.setFormatter(logger.registered_formatter)
+    logger.addHandler(capture)
+    yield stream
+    logger.removeHandler(capture)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.datasets import load_diabetes
 
-from predictor.observability import logger, metrics
+from predictor.observability import metrics
 from tests.conftest import Handler, load_event
 from tests.utils import fail_inside_mangum, make_app
 
 ROW = [float(v) for v in load_diabetes().data[0]]
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    capture = logging.StreamHandler(stream)
-    capture.setFormatter(logger.registered_formatter)
-    logger.addHandler(capture)
-    yield stream
-    logger.removeHandler(capture)
 
 
 def emf_blobs(out: str) -> list[dict[str, Any]]:

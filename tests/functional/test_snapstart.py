@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,7 +16,7 @@ import pytest
 from snapshot_restore_py import get_after_restore, get_before_snapshot
 
 from predictor.invocation import PROVISIONED, Invocations
-from predictor.observability import EmfTelemetry, logger
+from predictor.observability import EmfTelemetry
 from tests.conftest import import_app, load_event, production_handler
 
 
@@ -26,16 +24,6 @@ def restore() -> None:
     """What the Lambda runtime does when it restores a snapshot: every registered after-restore hook, in order."""
     for hook, args, kwargs in get_after_restore():
         hook(*args, **kwargs)
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    capture = logging.StreamHandler(stream)
-    capture.setFormatter(logger.registered_formatter)
-    logger.addHandler(capture)
-    yield stream
-    logger.removeHandler(capture)
 
 
 @pytest.fixture(scope="module")

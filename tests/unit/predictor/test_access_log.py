@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,33 +15,23 @@ from predictor.observability import logger
 FIELDS = {"method": "POST", "path": "/predict", "status": 200, "duration_ms": 0.512}
 
 
-@pytest.fixture
-def lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    capture = logging.StreamHandler(stream)
-    capture.setFormatter(logger.registered_formatter)
-    logger.addHandler(capture)
-    yield stream
-    logger.removeHandler(capture)
-
-
-def both(lines: io.StringIO) -> tuple[dict[str, object], dict[str, object]]:
+def both(log_lines: io.StringIO) -> tuple[dict[str, object], dict[str, object]]:
     std = logging.getLogger(logger.name)
     log_request(std, "request", FIELDS)
     logger.info("request", extra=FIELDS)
-    fast, generic = (json.loads(line) for line in lines.getvalue().splitlines()[-2:])
+    fast, generic = (json.loads(line) for line in log_lines.getvalue().splitlines()[-2:])
     for line in (fast, generic):
         assert isinstance(line.pop("timestamp"), str)
         assert str(line.pop("location")).startswith("both:")
     return fast, generic
 
 
-def test_the_request_line_is_powertools_line(lines: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_request_line_is_powertools_line(log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
     logger.append_keys(model_version="abc123", cold_start=True, function_request_id="r-1", unset=None)
     logger.thread_safe_append_keys(tenant="t-1")
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
     try:
-        fast, generic = both(lines)
+        fast, generic = both(log_lines)
     finally:
         logger.remove_keys(["model_version", "cold_start", "function_request_id", "unset"])
         logger.thread_safe_clear_keys()
@@ -51,7 +40,7 @@ def test_the_request_line_is_powertools_line(lines: io.StringIO, monkeypatch: py
     assert (fast["tenant"], fast["status"], "unset" in fast) == ("t-1", 200, False)
 
 
-def test_nothing_is_written_below_the_logger_s_level(lines: io.StringIO) -> None:
+def test_nothing_is_written_below_the_logger_s_level(log_lines: io.StringIO) -> None:
     std = logging.getLogger(logger.name)
     level = std.level
     std.setLevel(logging.WARNING)
@@ -59,4 +48,4 @@ def test_nothing_is_written_below_the_logger_s_level(lines: io.StringIO) -> None
         log_request(std, "request", FIELDS)
     finally:
         std.setLevel(level)
-    assert lines.getvalue() == ""
+    assert log_lines.getvalue() == ""
