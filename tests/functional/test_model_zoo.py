@@ -38,11 +38,11 @@ from tools.model.gate.convert_onnx import (
 )
 from tools.model.gate.gate_rows import drawn_rows, proving_rows
 from tools.model.gate.onnx_precision import FLOAT32
+from tools.model.runtime_choice import LIBRARY_NAMES
 
 NAMES = [case.name for case in CASES]
 ONNX = [case.name for case in CASES if case.runtime == "onnx"]
 FALLBACK = [case.name for case in CASES if case.runtime != "onnx"]
-LIBRARIES = {"sklearn": "scikit-learn", "xgboost": "XGBoost", "lightgbm": "LightGBM"}
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +107,7 @@ def test_auto_falls_back_to_the_models_own_library_and_says_why(name: str, zoo: 
     """The reason printed and kept; the library that serves recorded with its version (checked at cold start)."""
     model = zoo[name]
     manifest = model.manifest
-    library = LIBRARIES[model.case.runtime]
+    library = LIBRARY_NAMES[model.case.runtime]
     printed = f"package_model: {manifest['estimator']} is served by {library}: auto: ONNX not used ("
     assert printed in model.stderr
     assert f"runtime {model.case.runtime} ({library} serves the estimator itself)" in model.stdout

@@ -55,6 +55,7 @@ from tools.model.gate.gate_rows import (
     evenly_spaced,
     proving_rows,
 )
+from tools.model.pickle_imports import modules_referenced
 from tools.model.runtime_choice import boosting_versions, choose_runtime
 from tools.model.user_model import (
     evaluate,
@@ -120,7 +121,6 @@ def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: M
         "classes": to_jsonable(estimator.classes_) if task == "classification" else None,
         "has_probabilities": has_probabilities,
         **SKLEARN_VERSIONS,  # the very versions the function checks against
-        **boosting_versions(estimator),
         "python_version": platform.python_version(),
         "trained_at": trained_at(),
         "metrics": card.metrics,
@@ -148,7 +148,9 @@ def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard
         check_same_answers(card.original, estimator, feature_names, known[0] if known is not None else base[0])
     rows = proving_rows(estimator, base)
     fields = manifest_fields(estimator, task, feature_names, card, rows)
-    choice = choose_runtime(estimator, fields, card, rows)
+    referenced = modules_referenced(estimator)  # pickles the estimator into nothing: once
+    fields.update(boosting_versions(referenced))
+    choice = choose_runtime(estimator, fields, card, rows, referenced)
     fields.update(choice.fields)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=out.parent))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+Referenced = dict[str, set[str]]  # module name -> the names in it that unpickling an object imports
+
 
 class _Discard:
     """A file that keeps nothing: the pickle itself is not needed, only what it refers to."""
@@ -34,7 +36,7 @@ class _ReferenceRecorder(pickle.Pickler):
         return NotImplemented  # pickle it as it would anyway
 
 
-def modules_referenced(obj: Any) -> dict[str, set[str]]:
+def modules_referenced(obj: Any) -> Referenced:
     """Module name -> the names in it that unpickling ``obj`` imports."""
     recorder = _ReferenceRecorder()
     recorder.dump(obj)

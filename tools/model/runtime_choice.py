@@ -21,7 +21,7 @@ from tools.build.model_layer import requirements_name, unshipped
 from tools.model.card import ModelCard, PackagingError, describe
 from tools.model.gate import convert_onnx
 from tools.model.gate.gate_rows import ProvingRows
-from tools.model.pickle_imports import modules_referenced
+from tools.model.pickle_imports import Referenced
 
 ONNX_ARTIFACT = ARTIFACTS["onnx"]
 LIBRARY_NAMES: dict[str, str] = {"sklearn": "scikit-learn", "xgboost": "XGBoost", "lightgbm": "LightGBM"}
@@ -47,13 +47,14 @@ def gate_rows(fields: dict[str, Any], card: ModelCard, rows: ProvingRows) -> con
     return convert_onnx.GateRows(parts, rows.probes, fields["feature_names"])
 
 
-def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows: ProvingRows) -> RuntimeChoice:
+def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows: ProvingRows,
+                   referenced: Referenced) -> RuntimeChoice:  # fmt: skip
     """ONNX when asked (or ``auto``) and the conversion passes the parity gate; else the model's own library
-    (the native runtime), saying why."""
+    (the native runtime), saying why. ``referenced``: what unpickling the estimator imports (modules_referenced)."""
     if card.runtime in ("native", "sklearn"):  # sklearn: the native runtime's name before XGBoost and LightGBM
-        return native_runtime(estimator, f"RUNTIME={card.runtime}")
+        return native_runtime(estimator, referenced, f"RUNTIME={card.runtime}")
     if card.eval_rows is None and card.runtime == "auto" and rows.unprovable is not None:
-        return fall_back(estimator, rows.unprovable)
+        return fall_back(estimator, referenced, rows.unprovable)
     try:
         converted = convert_onnx.convert(
             estimator, len(fields["feature_names"]), fields["task"], fields["has_probabilities"],
@@ -64,7 +65,7 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows
             raise PackagingError(
                 f"RUNTIME=onnx: {describe(estimator)} cannot be served by ONNX Runtime: {exc}"
             ) from None
-        return fall_back(estimator, str(exc))
+        return fall_back(estimator, referenced, str(exc))
     reference: Reference = fields["reference"]
     tolerance = reference.model_copy(update={"rtol": converted.rtol, "atol": converted.atol})
     update = {
@@ -82,10 +83,10 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows
     return RuntimeChoice(update, write, gate_summary(converted.info))
 
 
-def fall_back(estimator: Any, why: str) -> RuntimeChoice:
+def fall_back(estimator: Any, referenced: Referenced, why: str) -> RuntimeChoice:
     reason = f"auto: ONNX not used ({why})"
     try:
-        choice = native_runtime(estimator, reason)
+        choice = native_runtime(estimator, referenced, reason)
     except PackagingError as exc:
         raise PackagingError(f"{exc}. (ONNX Runtime cannot serve it either: {why})") from None
     library = LIBRARY_NAMES[choice.fields["runtime"]]
@@ -93,18 +94,19 @@ def fall_back(estimator: Any, why: str) -> RuntimeChoice:
     return choice
 
 
-def boosting_versions(estimator: Any) -> dict[str, str]:
+def boosting_libraries(referenced: Referenced) -> list[str]:
+    """The boosting libraries (xgboost, lightgbm) whose code the pickle refers to."""
+    return sorted({module.partition(".")[0] for module in referenced} & set(BOOSTING_LIBRARIES))
+
+
+def boosting_versions(referenced: Referenced) -> dict[str, str]:
     """The version of each boosting library the pickle refers to, as the manifest records it (any runtime)."""
-    referenced = {module.partition(".")[0] for module in modules_referenced(estimator)}
-    return {
-        key: importlib.import_module(lib).__version__ for lib, key in BOOSTING_LIBRARIES.items() if lib in referenced
-    }
+    return {BOOSTING_LIBRARIES[lib]: importlib.import_module(lib).__version__ for lib in boosting_libraries(referenced)}
 
 
-def native_runtime(estimator: Any, reason: str) -> RuntimeChoice:
+def native_runtime(estimator: Any, referenced: Referenced, reason: str) -> RuntimeChoice:
     """The estimator served by its own library: scikit-learn, or the boosting library its pickle refers to."""
-    referenced = modules_referenced(estimator)
-    boosters = sorted({module.partition(".")[0] for module in referenced} & set(BOOSTING_LIBRARIES))
+    boosters = boosting_libraries(referenced)
     if len(boosters) > 1:
         raise PackagingError(
             f"{describe(estimator)} needs both XGBoost and LightGBM: a layer ships one boosting library; "
@@ -120,7 +122,7 @@ def native_runtime(estimator: Any, reason: str) -> RuntimeChoice:
     return RuntimeChoice(fields, write, f"runtime {runtime} ({LIBRARY_NAMES[runtime]} serves the estimator itself)")
 
 
-def check_layer_ships_its_code(estimator: Any, referenced: dict[str, set[str]], runtime: Runtime) -> None:
+def check_layer_ships_its_code(estimator: Any, referenced: Referenced, runtime: Runtime) -> None:
     """A pickle imports every class and function it names as the function loads it. Code importable here
     (the user's own module) but not in the layer would pass every check below and fail at cold start."""
     missing = unshipped(referenced, runtime)

@@ -33,7 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from predictor.model.manifest import NATIVE_RUNTIMES, BundleError, Manifest, check_versions, verified_artifact
+from predictor.model.manifest import (
+    NATIVE_RUNTIMES,
+    BundleError,
+    Manifest,
+    check_versions,
+    runtime_not_shipped,
+    verified_artifact,
+)
 from predictor.model.reference import compare
 from predictor.model.runtime import FloatMatrix, Model, RawOutputs, to_jsonable
 
@@ -62,10 +69,7 @@ def runtime_module(manifest: Manifest) -> Any:
     try:
         return importlib.import_module(RUNTIME_MODULES[manifest.runtime])
     except ImportError as exc:
-        raise BundleError(
-            f"the bundle needs the {manifest.runtime} runtime, which this layer does not ship ({exc}): "
-            "rebuild the layer for this bundle (make build)"
-        ) from None
+        raise runtime_not_shipped(manifest.runtime, exc) from None
 
 
 class ModelBundle:

@@ -54,6 +54,14 @@ class BundleError(RuntimeError):
     """The bundle cannot be served; the message says why."""
 
 
+def runtime_not_shipped(runtime: str, exc: ImportError) -> BundleError:
+    """A bundle whose runtime's library the layer lacks (its import failed)."""
+    return BundleError(
+        f"the bundle needs the {runtime} runtime, which this layer does not ship ({exc}): "
+        "rebuild the layer for this bundle (make build)"
+    )
+
+
 class Parity(BaseModel):
     """How the ONNX model's answers compared with scikit-learn's when it was packaged (the parity gate)."""
 

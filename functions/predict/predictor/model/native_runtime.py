@@ -20,7 +20,7 @@ import scipy
 import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
-from predictor.model.manifest import BOOSTING_LIBRARIES, BundleError, Manifest
+from predictor.model.manifest import BOOSTING_LIBRARIES, BundleError, Manifest, runtime_not_shipped
 from predictor.model.runtime import FloatMatrix, RawOutputs, to_jsonable
 
 logger = logging.getLogger(__name__)
@@ -43,10 +43,7 @@ def versions(runtime: str) -> dict[str, str]:
     try:
         library = importlib.import_module(runtime)
     except ImportError as exc:
-        raise BundleError(
-            f"the bundle needs the {runtime} runtime, which this layer does not ship ({exc}): "
-            "rebuild the layer for this bundle (make build)"
-        ) from None
+        raise runtime_not_shipped(runtime, exc) from None
     return {**VERSIONS, key: library.__version__}
 
 
