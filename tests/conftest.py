@@ -28,6 +28,7 @@ EVENTS = ROOT / "events"
 IRIS_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 from predictor.observability import logger  # noqa: E402
+from tests.housing import HousingFiles, write_files  # noqa: E402
 from tests.utils import FakeLambdaContext, manifest_of  # noqa: E402
 from tests.zoo import ZooModel, build_zoo  # noqa: E402
 from tools.model import package_model  # noqa: E402
@@ -116,6 +117,35 @@ def iris_bundle(tmp_path_factory: pytest.TempPathFactory, iris_estimator: Path) 
 def zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ZooModel]:
     """The model zoo (tests/zoo.py): each estimator trained, saved and packaged with RUNTIME=auto, once."""
     return build_zoo(tmp_path_factory.mktemp("zoo"))
+
+
+@pytest.fixture(scope="session")
+def housing(tmp_path_factory: pytest.TempPathFactory) -> HousingFiles:
+    """The housing pipelines with string columns (tests/housing.py), fitted on a DataFrame and saved."""
+    return write_files(tmp_path_factory.mktemp("housing"))
+
+
+@pytest.fixture(scope="session")
+def price_bundle(tmp_path_factory: pytest.TempPathFactory, housing: HousingFiles) -> Path:
+    """The price regressor packaged with its held-out rows (EVAL_CSV): ONNX Runtime serves it, strings included."""
+    out = tmp_path_factory.mktemp("price") / "model"
+    return package(
+        out, "--estimator", str(housing.regressor), "--eval-csv", str(housing.price_csv), "--target", "price"
+    )
+
+
+@pytest.fixture(scope="session")
+def price_native_bundle(tmp_path_factory: pytest.TempPathFactory, housing: HousingFiles) -> Path:
+    """The price regressor packaged without data: its trees cannot be probed through the encoder, so scikit-learn
+    serves it."""
+    return package(tmp_path_factory.mktemp("price-native") / "model", "--estimator", str(housing.regressor))
+
+
+@pytest.fixture(scope="session")
+def band_bundle(tmp_path_factory: pytest.TempPathFactory, housing: HousingFiles) -> Path:
+    """The price band classifier (OrdinalEncoder: an unknown category is an error) with its held-out rows."""
+    out = tmp_path_factory.mktemp("band") / "model"
+    return package(out, "--estimator", str(housing.classifier), "--eval-csv", str(housing.band_csv), "--target", "band")
 
 
 # The log keys (model_version) each imported app module left on the shared Powertools logger.

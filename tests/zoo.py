@@ -330,13 +330,14 @@ def float32_graph_rows_off(model: ZooModel) -> str:
     the gate's rule: '' for a model that is not a tree ensemble served by ONNX Runtime."""
     from predictor.model.manifest import OnnxModel, Parity
     from predictor.model.onnx_runtime import OnnxRuntimeModel
-    from tools.model.gate.convert_onnx import to_onnx
+    from tools.model.gate.convert_onnx import GateRows, to_onnx
     from tools.model.gate.onnx_precision import FLOAT32
 
     manifest = model.manifest
     if "parity" not in manifest.get("onnx", {}) or not manifest["onnx"]["parity"].get("splits_probed"):
         return ""
-    graph, names = to_onnx(model.estimator, len(model.feature_names), manifest["task"], FLOAT32)
+    rows = GateRows([], feature_names=model.feature_names)
+    graph, names = to_onnx(model.estimator, rows, manifest["task"], FLOAT32)
     info = OnnxModel(input_name="input", input_dtype="float32", parity=Parity(rows=1, sources=["-"]), **names)
     served = OnnxRuntimeModel(graph, info, manifest["task"], manifest["has_probabilities"]).predict(model.held_out)
     return f"{disagreement(model, served.predictions, served.probabilities)[0]:,}"

@@ -212,14 +212,15 @@ def test_the_gate_refuses_the_all_float32_graph_of_a_scaler_and_forest(zoo: dict
     model = zoo["scaler-random-forest"]
     estimator, names = model.estimator, model.feature_names
     drawn = drawn_rows(estimator, len(names))
-    passed = attempt(estimator, len(names), "regression", GateRows([drawn]), FLOAT32, Tolerance(), False)
+    passed = attempt(estimator, "regression", GateRows([drawn], feature_names=names), FLOAT32, Tolerance(), False)
     assert passed.info.parity.max_relative_error is not None
     assert passed.info.parity.max_relative_error <= PARITY_RTOL
     probes = proving_rows(estimator, drawn).probes
     assert probes is not None
     with pytest.raises(ConversionFailed) as refused:
-        attempt(estimator, len(names), "regression", GateRows([(probes.rows, "probes")], probes, names), FLOAT32,
-                Tolerance(), False)  # fmt: skip
+        attempt(
+            estimator, "regression", GateRows([(probes.rows, "probes")], probes, names), FLOAT32, Tolerance(), False
+        )
     message = str(refused.value)
     assert message.startswith("parity gate: relative error ")
     assert "The answers part at step 'standardscaler' (StandardScaler, computed in float32 by the graph)" in message

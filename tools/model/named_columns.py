@@ -64,7 +64,7 @@ def differs(original: Any, rewritten: Any, rows: np.ndarray, names: list[str]) -
     """Why the rewritten copy does not answer as the original on a DataFrame of ``rows``, or None (identical)."""
     import pandas as pd
 
-    frame = pd.DataFrame(rows, columns=names)
+    frame = pd.DataFrame(rows, columns=names).infer_objects()  # strings stay objects, numbers become float64
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         theirs, ours = np.asarray(original.predict(frame)), np.asarray(rewritten.predict(rows))

@@ -35,6 +35,7 @@ from predictor.model.manifest import (
     MANIFEST_FILE,
     MANIFEST_FORMAT,
     BundleError,
+    Categorical,
     Manifest,
     sha256_of,
 )
@@ -45,10 +46,10 @@ from predictor.model.runtime import to_jsonable
 from tools.model import boosters, named_columns
 from tools.model.card import ModelCard, PackagingError, describe, task_of
 from tools.model.default_model import train_default
+from tools.model.feature_types import categorical_features, typed_rows
 from tools.model.gate import convert_onnx
 from tools.model.gate.convert_onnx import Tolerance
 from tools.model.gate.gate_rows import (
-    FloatMatrix,
     ProvingRows,
     ReferenceRows,
     drawn_rows,
@@ -71,8 +72,8 @@ DEFAULT_OUT = ROOT / "layers" / "model" / "model"
 def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: ProvingRows) -> Reference:
     """The estimator's outputs for the reference rows (rounded to 6 digits) and the stored threshold probes
     (exact), as the manifest stores them."""
-    rounded = np.array([[float(f"{v:.6g}") for v in row] for row in rows.base[0]], dtype=np.float64)
-    x = np.vstack([rounded, rows.stored_probes])
+    rounded = np.array([[rounded_value(v) for v in row] for row in rows.base[0]], dtype=rows.base[0].dtype)
+    x = np.vstack([rounded, rows.stored_probes]) if len(rows.stored_probes) else rounded
     source = rows.base[1]
     if rows.probes is not None:
         source += f"; then {len(rows.stored_probes):,} of the parity gate's {rows.probes.summary}"
@@ -88,29 +89,36 @@ def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: Pro
     return Reference(source=source, rows=x.tolist(), predictions=to_jsonable(predictions), probabilities=probabilities)
 
 
+def rounded_value(value: Any) -> Any:
+    """A reference row's value as stored: a number to 6 significant digits, a category as it is."""
+    return value if isinstance(value, str) else float(f"{value:.6g}")
+
+
 def trained_at() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def check_takes_float_arrays(estimator: Any, n_features: int) -> None:
-    """The function passes float64 arrays ordered by feature_names; prove the estimator takes them."""
-    probe = np.zeros((2, n_features), dtype=np.float64)
+def check_takes_rows(estimator: Any, names: list[str], categorical: dict[str, Categorical]) -> None:
+    """The function passes arrays ordered by feature_names (float64; object with strings in the categorical
+    features' columns): prove the estimator takes them."""
+    probe = typed_rows(np.zeros((2, len(names)), dtype=np.float64), names, categorical)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
             estimator.predict(probe)
     except Exception as exc:  # noqa: BLE001
         raise PackagingError(
-            f"{describe(estimator)} cannot predict a float array of {n_features} columns "
-            f"({type(exc).__name__}: {exc}). The function sends numeric arrays in the order of the feature names "
-            "(a ColumnTransformer's columns selected by name are turned into positions): numeric features only."
+            f"{describe(estimator)} cannot predict an array of {len(names)} columns "
+            f"({type(exc).__name__}: {exc}). The function sends arrays in the order of the feature names (a "
+            "ColumnTransformer's columns selected by name are turned into positions): numbers, and strings only "
+            "for features that a OneHotEncoder or OrdinalEncoder learnt strings for."
         ) from None
 
 
 def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: ModelCard,
-                    rows: ProvingRows) -> dict[str, Any]:  # fmt: skip
+                    rows: ProvingRows, categorical: dict[str, Categorical]) -> dict[str, Any]:  # fmt: skip
     """Every manifest field that does not depend on the artifact's bytes."""
     has_probabilities = task == "classification" and hasattr(estimator, "predict_proba")
     return {
@@ -118,6 +126,7 @@ def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: M
         "name": card.name,
         "task": task,
         "feature_names": feature_names,
+        "categorical": categorical or None,
         "classes": to_jsonable(estimator.classes_) if task == "classification" else None,
         "has_probabilities": has_probabilities,
         **SKLEARN_VERSIONS,  # the very versions the function checks against
@@ -130,7 +139,15 @@ def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: M
     }
 
 
-def check_same_answers(original: Any, positional: Any, names: list[str], rows: FloatMatrix) -> None:
+def drawn(estimator: Any, names: list[str], categorical: dict[str, Categorical]) -> ReferenceRows:
+    """Rows drawn within the training range the estimator records, the categorical features' categories in turn."""
+    numbers, source = drawn_rows(estimator, len(names))
+    if not categorical:
+        return numbers, source
+    return typed_rows(numbers, names, categorical), f"{source}; each categorical feature's categories in turn"
+
+
+def check_same_answers(original: Any, positional: Any, names: list[str], rows: np.ndarray) -> None:
     """The copy that selects columns by position answers exactly as the original does on a DataFrame."""
     if (why := named_columns.differs(original, positional, rows, names)) is not None:
         raise PackagingError(f"{describe(original)}: its ColumnTransformer selects columns by name, and {why}")
@@ -140,14 +157,15 @@ def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard
     """Write the bundle to ``out`` atomically (a staging folder renamed into place)."""
     task = task_of(estimator)
     make_single_process(estimator)
-    check_takes_float_arrays(estimator, len(feature_names))
+    categorical = categorical_features(estimator, feature_names)
+    check_takes_rows(estimator, feature_names, categorical)
     known = card.eval_rows
-    base = evenly_spaced(*known) if known is not None else drawn_rows(estimator, len(feature_names))
+    base = evenly_spaced(*known) if known is not None else drawn(estimator, feature_names, categorical)
     if card.original is not None:
         # on the eval data when given (the reference rows are a few of them), else on the drawn rows
         check_same_answers(card.original, estimator, feature_names, known[0] if known is not None else base[0])
     rows = proving_rows(estimator, base)
-    fields = manifest_fields(estimator, task, feature_names, card, rows)
+    fields = manifest_fields(estimator, task, feature_names, card, rows, categorical)
     referenced = modules_referenced(estimator)  # pickles the estimator into nothing: once
     fields.update(boosting_versions(referenced))
     choice = choose_runtime(estimator, fields, card, rows, referenced)

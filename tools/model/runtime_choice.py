@@ -39,12 +39,13 @@ class RuntimeChoice:
 def gate_rows(fields: dict[str, Any], card: ModelCard, rows: ProvingRows) -> convert_onnx.GateRows:
     """The reference rows (with the stored probes), the probes not stored, and the eval data."""
     reference: Reference = fields["reference"]
-    parts = [(np.asarray(reference.rows, dtype=np.float64), "the reference rows")]
+    categorical = frozenset(fields.get("categorical") or {})
+    parts = [(np.asarray(reference.rows, dtype=object if categorical else np.float64), "the reference rows")]
     if len(unstored := rows.unstored_probes):
         parts.append((unstored, "the threshold probes the manifest does not store"))
     if card.eval_rows is not None:
         parts.append(card.eval_rows)
-    return convert_onnx.GateRows(parts, rows.probes, fields["feature_names"])
+    return convert_onnx.GateRows(parts, rows.probes, fields["feature_names"], categorical)
 
 
 def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows: ProvingRows,
@@ -57,9 +58,8 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows
         return fall_back(estimator, referenced, rows.unprovable)
     try:
         converted = convert_onnx.convert(
-            estimator, len(fields["feature_names"]), fields["task"], fields["has_probabilities"],
-            gate_rows(fields, card, rows), card.tolerance,
-        )  # fmt: skip
+            estimator, fields["task"], fields["has_probabilities"], gate_rows(fields, card, rows), card.tolerance
+        )
     except convert_onnx.ConversionFailed as exc:
         if card.runtime == "onnx":
             raise PackagingError(

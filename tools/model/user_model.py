@@ -16,6 +16,7 @@ from sklearn.exceptions import InconsistentVersionWarning
 
 from tools.model import boosters
 from tools.model.card import SAVE_AN_ESTIMATOR, PackagingError
+from tools.model.feature_types import categorical_features, read_column
 from tools.model.gate.gate_rows import ReferenceRows
 
 
@@ -106,7 +107,11 @@ def evaluate(
     absent = [c for c in [*names, target] if c not in columns]
     if absent:
         raise PackagingError(f"{csv} has no column(s): {', '.join(absent)}")
-    x = np.column_stack([table[name].astype(np.float64) for name in names])
+    categorical = categorical_features(estimator, names)
+    try:
+        x = np.column_stack([read_column(table[name], name, categorical) for name in names])
+    except ValueError as exc:
+        raise PackagingError(f"{csv}: a numeric feature's column holds something else than numbers ({exc})") from None
     y = table[target]
     predicted = estimator.predict(x)
     reference = (x, f"the eval data {csv.name}")

@@ -1,6 +1,6 @@
 """The one prediction pipeline, shared by every router (/predict, the Open Inference Protocol, TF Serving):
 the served bundle (or the 503 that says why there is none), the time the invocation has left, the body read
-within its limit, and the bundle's ``predict`` on a float64 (n, n_features) matrix, timed and counted.
+within its limit, and the bundle's ``predict`` on the rows (predictor/model/features.py), timed and counted.
 
 A router finds its bundle (``get_bundle``, or a protocol's model name and version), hands ``serve`` the
 parser of its own body (predictor/rows.py, predictor/protocols/...), and shapes its own answer from what
@@ -18,14 +18,14 @@ from fastapi import HTTPException, Request
 from starlette.requests import ClientDisconnect
 
 from predictor.model.bundle import ModelBundle, Prediction
-from predictor.model.runtime import FloatMatrix
+from predictor.model.runtime import Rows
 from predictor.observability import Telemetry
 from predictor.settings import Settings
 from predictor.web.errors import RequestError
 
 Parsed = TypeVar("Parsed")
 # A router's body parser: (body, bundle, settings) -> (the rows, what else the router needs for its answer)
-Parser = Callable[[bytes, ModelBundle, Settings], tuple[FloatMatrix, Parsed]]
+Parser = Callable[[bytes, ModelBundle, Settings], tuple[Rows, Parsed]]
 
 # The bundle and the settings are read from the app's state, set at init: no FastAPI dependency is solved per
 # request (predictor/web/request_route.py).
@@ -73,9 +73,9 @@ async def read_body(request: Request, limit: int) -> bytes:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def predict_rows(bundle: ModelBundle, rows: FloatMatrix, telemetry: Telemetry) -> Prediction:
+def predict_rows(bundle: ModelBundle, rows: Rows, telemetry: Telemetry) -> Prediction:
     """The one prediction path of every route (/predict and the standard protocols): the bundle's
-    ``predict`` on a float64 (n, n_features) matrix, timed and counted in the telemetry."""
+    ``predict`` on the rows (predictor/model/features.py), timed and counted in the telemetry."""
     start = time.perf_counter()
     result = bundle.predict(rows)
     telemetry.prediction(len(rows), time.perf_counter() - start)

@@ -1,34 +1,22 @@
-"""From a request body to the float matrix the model gets, or a ``RequestError`` saying what is wrong."""
+"""From a request body to the rows the model gets, or a ``RequestError`` saying what is wrong: a float64 matrix, checked
+by the schema (``PredictRequest``); for a model with categorical features an object matrix of strings and floats,
+each value checked against its feature's type (``TypedPredictRequest``, predictor/model/features.py)."""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
-from predictor.model.runtime import FloatMatrix
-from predictor.schemas import PredictRequest
+from predictor.model.features import Features, describe
+from predictor.model.runtime import Rows
+from predictor.schemas import PredictRequest, TypedPredictRequest
 from predictor.web.errors import RequestError
 
 MAX_LISTED_ERRORS = 5
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, float):  # only NaN/inf reach here: finite floats are valid
-        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, str):
-        shown = value if len(value) <= 20 else value[:17] + "..."
-        return f"string {shown!r}"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def location(parts: tuple[int | str, ...]) -> str:
@@ -47,23 +35,24 @@ def location(parts: tuple[int | str, ...]) -> str:
 def _message(err: Any) -> str:
     kind, value = err["type"], err.get("input")
     if kind in ("float_type", "float_parsing"):
-        return f"expected a number, got {_describe(value)}"
+        return f"expected a number, got {describe(value)}"
     if kind == "finite_number":
-        return f"expected a finite number, got {_describe(value)}"
+        return f"expected a finite number, got {describe(value)}"
     if kind == "extra_forbidden":
         return "unknown field (allowed: 'features' or 'instances')"
     if kind == "row_type":
-        return f"expected an array of numbers or an object {{feature_name: number}}, got {_describe(value)}"
+        return f"expected {str(err['msg']).removeprefix('should be ')}, got {describe(value)}"
     if kind == "list_type":
-        return f"expected an array, got {_describe(value)}"
+        return f"expected an array, got {describe(value)}"
     return str(err["msg"])
 
 
-def parse_request(body: bytes) -> PredictRequest:
+def parse_request(body: bytes, typed: bool = False) -> PredictRequest | TypedPredictRequest:
+    """The body as /predict's request: ``typed`` for a model with categorical features (values checked later)."""
     if not body.strip():
         raise RequestError(400, "empty request body: send a JSON object with 'features' or 'instances'")
     try:
-        return PredictRequest.model_validate_json(body)
+        return (TypedPredictRequest if typed else PredictRequest).model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = errors[0]
@@ -73,16 +62,12 @@ def parse_request(body: bytes) -> PredictRequest:
         if first["type"] == "model_type":
             raise RequestError(
                 422,
-                f"request body must be a JSON object with 'features' or 'instances', got {_describe(first['input'])}",
+                f"request body must be a JSON object with 'features' or 'instances', got {describe(first['input'])}",
             ) from None
-        items = [{"loc": location(tuple(e["loc"])), "msg": _message(e)} for e in errors]
-        listed = "; ".join(f"{i['loc']}: {i['msg']}" for i in items[:MAX_LISTED_ERRORS])
-        more = len(items) - MAX_LISTED_ERRORS
-        detail = listed + (f" (and {more} more)" if more > 0 else "")
-        raise RequestError(422, detail, items) from None
+        raise _unprocessable([{"loc": location(tuple(e["loc"])), "msg": _message(e)} for e in errors]) from None
 
 
-def _row_from_object(row: dict[str, float], names: list[str], where: str) -> list[float]:
+def _row_from_object(row: dict[str, Any], names: list[str], where: str) -> list[Any]:
     if len(row) == len(names):
         try:
             return [row[name] for name in names]
@@ -92,49 +77,77 @@ def _row_from_object(row: dict[str, float], names: list[str], where: str) -> lis
     missing = [name for name in names if name not in row]
     problems = []
     if unknown:
-        problems.append("unknown features: " + ", ".join(unknown))
+        problems.append("unknown features: " + ", ".join(_with_guess(name, missing) for name in unknown))
     if missing:
         problems.append("missing features: " + ", ".join(missing))
     raise RequestError(422, f"{where}: " + "; ".join(problems) + f" (expected: {', '.join(names)})")
 
 
-def _check_length(row: list[float], n: int, where: str) -> None:
+def _with_guess(unknown: str, missing: list[str]) -> str:
+    """An unknown feature name, and the missing one it is probably a misspelling of."""
+    guess = difflib.get_close_matches(unknown, missing, n=1)
+    return f"{unknown} (did you mean {guess[0]}?)" if guess else unknown
+
+
+def _check_length(row: list[Any], n: int, where: str) -> None:
     if len(row) != n:
         raise RequestError(422, f"{where}: expected {n} features, got {len(row)}")
 
 
-def to_matrix(request: PredictRequest, feature_names: list[str], max_rows: int) -> tuple[FloatMatrix, bool]:
-    """Rows as a (n_rows, n_features) float64 matrix, and whether the request was a single row."""
-    n = len(feature_names)
+def to_matrix(request: PredictRequest | TypedPredictRequest, features: Features, max_rows: int) -> tuple[Rows, bool]:
+    """The request's rows as the model takes them (``Features.matrix``), and whether it was a single row."""
     if request.features is not None and request.instances is not None:
         raise RequestError(422, "give either 'features' (one row) or 'instances' (a batch), not both")
     if request.features is not None:
-        row = request.features
-        if isinstance(row, dict):
-            return np.array([_row_from_object(row, feature_names, "features")], dtype=np.float64), True
-        _check_length(row, n, "features")
-        return np.array([row], dtype=np.float64), True
+        row = _ordered(request.features, features.names, "features")
+        if not features.typed:
+            return np.array([row], dtype=np.float64), True
+        return _typed([row], [request.features], features, lambda i: "features"), True
     if request.instances is None:
         raise RequestError(422, "missing 'features' (one row) or 'instances' (a batch of rows)")
-    return rows_to_matrix(request.instances, feature_names, max_rows), False
+    return rows_to_matrix(request.instances, features, max_rows), False
 
 
-def rows_to_matrix(
-    rows: list[list[float] | dict[str, float]], feature_names: list[str], max_rows: int, where: str = "instances"
-) -> FloatMatrix:
+def _ordered(item: list[Any] | dict[str, Any], names: list[str], where: str) -> list[Any]:
+    """A row's values in the order of ``names``: an object's by name, a list's as they are (of the right length)."""
+    if isinstance(item, dict):
+        return _row_from_object(item, names, where)
+    _check_length(item, len(names), where)
+    return item
+
+
+def rows_to_matrix(rows: list[Any], features: Features, max_rows: int, where: str = "instances") -> Rows:
     """A batch of rows (positional lists or objects keyed by feature name, mixed at will), validated by the
-    schema's ``Row``, as a (n_rows, n_features) float64 matrix; ``where`` names the batch in messages."""
+    schema's row type, as the model takes them (``Features.matrix``); ``where`` names the batch in messages."""
     if not rows:
         raise RequestError(422, f"'{where}' is empty: send at least one row")
     check_row_count(len(rows), max_rows)
-    matrix: list[list[float]] = []
-    for i, item in enumerate(rows):
-        if isinstance(item, dict):
-            matrix.append(_row_from_object(item, feature_names, f"{where}[{i}]"))
-        else:
-            _check_length(item, len(feature_names), f"{where}[{i}]")
-            matrix.append(item)
-    return np.array(matrix, dtype=np.float64)
+    matrix = [_ordered(item, features.names, f"{where}[{i}]") for i, item in enumerate(rows)]
+    if not features.typed:
+        return np.array(matrix, dtype=np.float64)
+    return _typed(matrix, rows, features, lambda i: f"{where}[{i}]")
+
+
+def _typed(matrix: list[list[Any]], given: list[Any], features: Features, where: Callable[[int], str]) -> Rows:
+    """Rows of a model with categorical features, each value checked against its feature's type; a 422 listing
+    every value that does not fit, by location and feature name (``given``: the rows as sent, lists or objects)."""
+    items = []
+    for i, row in enumerate(matrix):
+        for position, value in enumerate(row):
+            if (problem := features.problem(position, value)) is not None:
+                name = features.names[position]
+                at = f"{where(i)}.{name}" if isinstance(given[i], dict) else f"{where(i)}[{position}] ({name})"
+                items.append({"loc": at, "msg": problem})
+    if items:
+        raise _unprocessable(items)
+    return features.matrix(matrix)
+
+
+def _unprocessable(items: list[dict[str, str]]) -> RequestError:
+    """A 422 whose detail lists the first ``MAX_LISTED_ERRORS`` problems (and how many more), ``errors`` them all."""
+    listed = "; ".join(f"{i['loc']}: {i['msg']}" for i in items[:MAX_LISTED_ERRORS])
+    more = len(items) - MAX_LISTED_ERRORS
+    return RequestError(422, listed + (f" (and {more} more)" if more > 0 else ""), items)
 
 
 def check_row_count(n_rows: int, max_rows: int) -> None:

@@ -28,6 +28,18 @@ Row = Annotated[
 ]
 
 
+# A model with categorical features (strings): any JSON value in a row; each is checked against its feature's type
+# (predictor/model/features.py), which names the feature and the value.
+AnyRow = Annotated[
+    Annotated[list[Any], Tag("list")] | Annotated[dict[str, Any], Tag("object")],
+    Discriminator(
+        _row_shape,
+        custom_error_type="row_type",
+        custom_error_message="should be an array of values or an object {feature_name: value}",
+    ),
+]
+
+
 class PredictRequest(BaseModel):
     """Give exactly one of ``features`` (one row) or ``instances`` (a batch of rows)."""
 
@@ -36,6 +48,15 @@ class PredictRequest(BaseModel):
 
     features: Row | None = Field(default=None, description="One row: n numbers, or {feature_name: number}.")
     instances: list[Row] | None = Field(default=None, description="Rows to predict, at most MAX_BATCH_ROWS.")
+
+
+class TypedPredictRequest(BaseModel):
+    """/predict's body for a model with categorical features: numbers for numeric features, strings for the others."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    features: AnyRow | None = Field(default=None, description="One row: n values, or {feature_name: value}.")
+    instances: list[AnyRow] | None = Field(default=None, description="Rows to predict, at most MAX_BATCH_ROWS.")
 
 
 # A regression's number (a list of them for a multi-output regressor), or a classifier's label as the model names it.

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from predictor.model.features import Features
 from predictor.rows import parse_request, to_matrix
 from predictor.web.errors import RequestError
 
@@ -15,7 +16,7 @@ NAMES = ["a", "b", "c"]
 
 def rows(body: object, max_rows: int = 10) -> tuple[np.ndarray, bool]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return to_matrix(parse_request(raw), NAMES, max_rows)
+    return to_matrix(parse_request(raw), Features(NAMES), max_rows)
 
 
 def refused(body: object, max_rows: int = 10) -> RequestError:

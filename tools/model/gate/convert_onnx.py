@@ -33,7 +33,7 @@ import numpy as np
 from predictor.model.manifest import BundleError, OnnxModel, Parity
 from predictor.model.onnx_runtime import OnnxRuntimeModel
 from predictor.model.reference import RTOL
-from predictor.model.runtime import FloatMatrix, to_jsonable
+from predictor.model.runtime import Rows, to_jsonable
 from tools.model.gate import onnx_precision, parity_report
 from tools.model.gate.onnx_precision import INPUT_NAME, Precision
 from tools.model.gate.tree_probes import Probes
@@ -54,12 +54,13 @@ class GateRows:
     """Rows the gate compares on: (matrix, where they come from), the reference rows first; and the
     threshold probes among them, when the model is a tree ensemble."""
 
-    parts: list[tuple[FloatMatrix, str]]
+    parts: list[tuple[Rows, str]]
     probes: Probes | None = None
     feature_names: list[str] = field(default_factory=list)
+    categorical: frozenset[str] = frozenset()  # the features that take strings: rows are then object arrays
 
     @property
-    def matrix(self) -> FloatMatrix:
+    def matrix(self) -> Rows:
         return np.vstack([rows for rows, _ in self.parts])
 
     @property
@@ -81,12 +82,13 @@ class ConversionFailed(RuntimeError):
     """Why no ONNX graph is served: the converter's, ONNX Runtime's or the parity gate's words."""
 
 
-def to_onnx(estimator: Any, n_features: int, task: str, precision: Precision) -> tuple[bytes, dict[str, Any]]:
-    """skl2onnx's graph for ``estimator`` in ``precision``, and the manifest's names for its parts."""
+def to_onnx(estimator: Any, rows: GateRows, task: str, precision: Precision) -> tuple[bytes, dict[str, Any]]:
+    """skl2onnx's graph for ``estimator`` in ``precision`` (taking the features as ``rows`` hold them), and the
+    manifest's names for its parts."""
     import onnx
     import skl2onnx
 
-    graph = onnx_precision.convert(estimator, n_features, task, precision)
+    graph = onnx_precision.convert(estimator, rows.feature_names, rows.categorical, task, precision)
     outputs = [output.name for output in graph.graph.output]
     names: dict[str, Any] = {"prediction_output": outputs[0]}
     if task == "classification":
@@ -99,7 +101,7 @@ def to_onnx(estimator: Any, n_features: int, task: str, precision: Precision) ->
     return graph.SerializeToString(), names
 
 
-def expected_answers(estimator: Any, x: FloatMatrix, with_probabilities: bool) -> tuple[Any, Any]:
+def expected_answers(estimator: Any, x: Rows, with_probabilities: bool) -> tuple[Any, Any]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         expected = np.asarray(estimator.predict(x))
@@ -140,18 +142,21 @@ def parity(estimator: Any, model: OnnxRuntimeModel, task: str, rows: GateRows, t
     return compared.model_copy(update={"max_relative_error": error, "scale": scale})
 
 
-def attempt(estimator: Any, n_features: int, task: str, rows: GateRows, precision: Precision, tolerance: Tolerance,
+def attempt(estimator: Any, task: str, rows: GateRows, precision: Precision, tolerance: Tolerance,
             has_probabilities: bool) -> Converted:  # fmt: skip
     """One precision: convert, load in the serving class, gate. ConversionFailed says which step failed."""
     try:
-        graph, names = to_onnx(estimator, n_features, task, precision)
+        graph, names = to_onnx(estimator, rows, task, precision)
     except Exception as exc:  # noqa: BLE001 - skl2onnx raises many kinds; each is a reason to fall back
         raise ConversionFailed(f"skl2onnx cannot convert it: {type(exc).__name__}: {first_line(exc)}") from None
     provisional = Parity(rows=1, sources=["not yet compared"])
-    info = OnnxModel(input_name=INPUT_NAME, input_dtype=precision.input_dtype, parity=provisional, **names)
+    info = OnnxModel(
+        input_name=INPUT_NAME, input_dtype=precision.input_dtype, input_per_feature=bool(rows.categorical),
+        parity=provisional, **names,
+    )  # fmt: skip
     try:
         model = OnnxRuntimeModel(graph, info, task, has_probabilities)
-        model.check_graph(n_features)
+        model.check_graph(rows.feature_names, rows.categorical)
     except BundleError as exc:
         raise ConversionFailed(str(exc)) from None
     try:
@@ -167,14 +172,13 @@ def attempt(estimator: Any, n_features: int, task: str, rows: GateRows, precisio
     return Converted(graph, info, rtol=tolerance.rtol, atol=tolerance.rtol * (figures.scale or 1.0))
 
 
-def convert(estimator: Any, n_features: int, task: str, has_probabilities: bool, rows: GateRows,
-            tolerance: Tolerance) -> Converted:  # fmt: skip
+def convert(estimator: Any, task: str, has_probabilities: bool, rows: GateRows, tolerance: Tolerance) -> Converted:
     """The first precision (``onnx_precision.precisions``) that converts and passes the gate; ConversionFailed
     with every precision's reason."""
     reasons = []
     for precision in onnx_precision.precisions(estimator):
         try:
-            return attempt(estimator, n_features, task, rows, precision, tolerance, has_probabilities)
+            return attempt(estimator, task, rows, precision, tolerance, has_probabilities)
         except ConversionFailed as exc:
             reasons.append(f"{precision.name}: {exc}")
     raise ConversionFailed("; ".join(reasons))

@@ -108,7 +108,15 @@ def stored_pairs(probes: Probes, budget_rows: int) -> np.ndarray:
 
 
 def proving_rows(estimator: Any, base: ReferenceRows) -> ProvingRows:
-    """The reference rows and, for a tree model, its threshold probes."""
+    """The reference rows and, for a tree model, its threshold probes (none through an encoder of strings)."""
+    if base[0].dtype == object:
+        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+        if trees_of(final) is None:
+            return ProvingRows(base)
+        return ProvingRows(base, unprovable=(
+            "the trees' split thresholds cannot be probed through the encoder of its categorical features: only "
+            "real rows can prove the graph; give EVAL_CSV=... EVAL_TARGET=... (or RUNTIME=onnx)"
+        ))  # fmt: skip
     try:
         probes = tree_probes.probe_rows(estimator, base[0])
     except tree_probes.Uninvertible as exc:

@@ -95,12 +95,23 @@ def with_cast(estimator: Any, n_features: int) -> Any:
     return Pipeline([*before, (CAST_STEP, cast), (final_name, final)])
 
 
-def convert(estimator: Any, n_features: int, task: str, precision: Precision) -> Any:
-    """skl2onnx's graph (an onnx ModelProto) of ``estimator`` in ``precision``."""
-    import skl2onnx
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+def initial_types(feature_names: list[str], categorical: frozenset[str], precision: Precision) -> list[Any]:
+    """The graph's inputs: one (n, n_features) tensor of numbers; with categorical features one (n, 1) input per
+    feature, named as it, strings for the categorical ones (how skl2onnx takes a DataFrame's columns)."""
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
 
     tensor = DoubleTensorType if precision.input_dtype == "float64" else FloatTensorType
+    if not categorical:
+        return [(INPUT_NAME, tensor([None, len(feature_names)]))]
+    return [(name, StringTensorType([None, 1]) if name in categorical else tensor([None, 1])) for name in feature_names]
+
+
+def convert(estimator: Any, feature_names: list[str], categorical: frozenset[str], task: str,
+            precision: Precision) -> Any:  # fmt: skip
+    """skl2onnx's graph (an onnx ModelProto) of ``estimator`` in ``precision``."""
+    import skl2onnx
+
+    n_features = len(feature_names)
     model = with_cast(estimator, n_features) if precision.cast_before_final else estimator
     final = split_pipeline(estimator)[2]
     if is_xgboost(final):
@@ -113,7 +124,7 @@ def convert(estimator: Any, n_features: int, task: str, precision: Precision) ->
         warnings.simplefilter("ignore")
         graph = skl2onnx.convert_sklearn(
             model,
-            initial_types=[(INPUT_NAME, tensor([None, n_features]))],
+            initial_types=initial_types(feature_names, categorical, precision),
             target_opset=TARGET_OPSET,
             options=options,
             name=type(estimator).__name__,  # else a random UUID: the same model would not give the same bytes

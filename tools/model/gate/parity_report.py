@@ -116,7 +116,7 @@ def where_they_part(estimator: Any, precision: Precision, rows: np.ndarray, feat
     """A sentence (starting with '. ') on where the answers for ``rows`` part, ending with what to do."""
     before, final_name, final = split_pipeline(estimator)
     found = trees_of(final)
-    if found is None:
+    if found is None or rows.dtype == object:  # strings: the steps' numbers are not traced through the encoder
         return f". First row concerned: {dict(zip(feature_names, rows[0].tolist(), strict=False))}. {WHAT_TO_DO}"
     trees, compare = found
     try:  # a cast before the trees (precision.cast_before_final) rounds as astype(float32) does

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from predictor.model.features import Features
 from predictor.model.manifest import (
     NATIVE_RUNTIMES,
     BundleError,
@@ -42,7 +43,7 @@ from predictor.model.manifest import (
     verified_artifact,
 )
 from predictor.model.reference import compare
-from predictor.model.runtime import FloatMatrix, Model, RawOutputs, to_jsonable
+from predictor.model.runtime import Model, RawOutputs, Rows, to_jsonable
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class ModelBundle:
         self.manifest = manifest
         self.model = model
         self.feature_names = manifest.feature_names
+        self.features = Features(manifest.feature_names, manifest.categorical)
         self.n_features = manifest.n_features
         self.has_probabilities = manifest.has_probabilities
         # One number per row, as the reference outputs are (ONNX graphs answer (n, 1) for one target).
@@ -102,7 +104,7 @@ class ModelBundle:
         reference = self.manifest.reference
         start = time.perf_counter()
         try:
-            served = self.predict(np.asarray(reference.rows, dtype=np.float64))
+            served = self.predict(self.features.matrix(reference.rows))
         except Exception as exc:  # noqa: BLE001 - a model that cannot predict its own rows is refused
             raise BundleError(f"reference predictions failed: {type(exc).__name__}: {exc}") from None
         deviation = compare(reference, served.predictions, served.probabilities, self.manifest.task)
@@ -115,7 +117,7 @@ class ModelBundle:
         elapsed_ms = (time.perf_counter() - start) * 1000
         logger.info("reference predictions reproduced: %d rows in %.2f ms", len(reference.rows), elapsed_ms)
 
-    def predict(self, rows: FloatMatrix) -> Prediction:
+    def predict(self, rows: Rows) -> Prediction:
         raw = self.model.predict(rows)
         predictions = self.shaped(raw, len(rows))
         if self.manifest.task == "regression":

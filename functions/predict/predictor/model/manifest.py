@@ -17,8 +17,9 @@ from predictor.model.reference import Reference
 
 MANIFEST_FILE = "manifest.json"
 # 2: reference predictions (``reference``); 3: the runtime that serves (``runtime``, ``onnx``); 4: the boosting
-# libraries' own runtimes (``xgboost``, ``lightgbm``) and their versions
-MANIFEST_FORMAT = 4
+# libraries' own runtimes (``xgboost``, ``lightgbm``) and their versions; 5: categorical features (``categorical``),
+# strings in the reference rows, graphs with one input per feature (``onnx.input_per_feature``)
+MANIFEST_FORMAT = 5
 OLDEST_FORMAT = 2  # format 2 bundles are scikit-learn bundles and are still served
 
 # ``onnx``: the converted graph, served by ONNX Runtime. The native runtimes serve the pickled estimator itself
@@ -62,6 +63,19 @@ def runtime_not_shipped(runtime: str, exc: ImportError) -> BundleError:
     )
 
 
+class Categorical(BaseModel):
+    """A feature whose values are strings: the categories its encoder learnt in training (``manifest.json:
+    categorical``, by feature name). Every feature not listed is a number."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    categories: list[str] = Field(min_length=1)
+    # what the encoder does with a string it never saw: ``ignore`` serves it as the encoder does (OneHotEncoder's
+    # handle_unknown="ignore" or "infrequent_if_exist", OrdinalEncoder's "use_encoded_value"), ``error`` refuses it
+    unknown: Literal["ignore", "error"]
+    encoder: str = Field(min_length=1)  # the encoder's class, for the model card: "OneHotEncoder"
+
+
 class Parity(BaseModel):
     """How the ONNX model's answers compared with scikit-learn's when it was packaged (the parity gate)."""
 
@@ -82,7 +96,10 @@ class OnnxModel(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    input_name: str = Field(min_length=1)
+    input_name: str = Field(min_length=1)  # the one input (n, n_features); unused with input_per_feature
+    # format 5: one (n, 1) input per feature, named as the feature: strings for the categorical features, numbers of
+    # ``input_dtype`` for the others (skl2onnx's way to take a DataFrame's columns)
+    input_per_feature: bool = False
     input_dtype: Literal["float64", "float32"]  # float32 only as a last resort, when no float64 graph passed
     # Each step of the graph and the dtype it computes in, as the estimator does (tools/model/gate/onnx_precision.py);
     # the graph casts to float32 before the named step (scikit-learn's decision trees and their ensembles).
@@ -108,6 +125,7 @@ class Manifest(BaseModel):
     version: str = Field(min_length=1)
     task: Literal["regression", "classification"]
     feature_names: list[str] = Field(min_length=1)
+    categorical: dict[str, Categorical] | None = None  # format 5: the features whose values are strings
     classes: list[int | float | str | bool] | None = None
     has_probabilities: bool = False
     artifact: str = "model.joblib"
@@ -151,6 +169,11 @@ class Manifest(BaseModel):
                 raise ValueError(f"runtime {self.runtime} needs manifest format 4, this one is format {self.format}")
             if getattr(self, key) is None:
                 raise ValueError(f"runtime {self.runtime} needs the {key} field")
+        if self.categorical is not None:
+            if self.format < 5:
+                raise ValueError(f"categorical features need manifest format 5, this one is format {self.format}")
+            if unknown := sorted(set(self.categorical) - set(self.feature_names)):
+                raise ValueError(f"categorical names features that feature_names does not list: {unknown}")
         return self
 
     @property
@@ -161,6 +184,11 @@ class Manifest(BaseModel):
     @property
     def n_features(self) -> int:
         return len(self.feature_names)
+
+    @property
+    def has_categories(self) -> bool:
+        """Whether some feature takes strings: rows are then object arrays (strings and floats), not float64."""
+        return bool(self.categorical)
 
 
 def sha256_of(path: Path) -> str:

@@ -21,7 +21,7 @@ import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
 from predictor.model.manifest import BOOSTING_LIBRARIES, BundleError, Manifest, runtime_not_shipped
-from predictor.model.runtime import FloatMatrix, RawOutputs, to_jsonable
+from predictor.model.runtime import RawOutputs, Rows, to_jsonable
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class NativeModel:
         self.estimator = estimator
         self.with_probabilities = with_probabilities
 
-    def predict(self, rows: FloatMatrix) -> RawOutputs:
+    def predict(self, rows: Rows) -> RawOutputs:
         # The request schema already refused NaN and infinities: sklearn need not scan every value again.
         # Finite inputs far out of range can still overflow (1e306 x a coefficient): numpy's warning is
         # silenced because the caller checks the outcome and refuses it with a 422 that says so.

@@ -18,7 +18,7 @@ import numpy as np
 import onnxruntime as ort
 
 from predictor.model.manifest import BundleError, Manifest, OnnxModel
-from predictor.model.runtime import FloatMatrix, RawOutputs
+from predictor.model.runtime import RawOutputs, Rows
 
 # The runtime's side of the version check (the manifest's side: predictor/model/manifest.py RUNTIME_LIBRARIES).
 VERSIONS: dict[str, str] = {
@@ -64,9 +64,20 @@ class OnnxRuntimeModel:
             raise BundleError(f"manifest invalid: onnx names no output for a {task} model: {info}")
         self.outputs: list[str] = [name for name in outputs if name is not None]
         self.with_probabilities = with_probabilities and task == "classification"
+        self.columns: list[tuple[str, bool]] = []  # input_per_feature: (input name, takes strings), by check_graph
 
-    def check_graph(self, n_features: int) -> None:
-        """The graph takes one (n, n_features) tensor of the manifest's dtype and has the named outputs."""
+    def check_graph(self, feature_names: list[str], categorical: frozenset[str] = frozenset()) -> None:
+        """The graph takes what the manifest says (one (n, n_features) tensor of its dtype, or one (n, 1) input per
+        feature, named as the feature: strings for the ``categorical`` ones) and has the named outputs."""
+        if self.info.input_per_feature:
+            self.check_inputs_per_feature(feature_names, categorical)
+        else:
+            self.check_one_input(len(feature_names))
+        missing = set(self.outputs) - {o.name for o in self.session.get_outputs()}
+        if missing:
+            raise BundleError(f"manifest does not match the graph: no output(s) {sorted(missing)}")
+
+    def check_one_input(self, n_features: int) -> None:
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or inputs[0].name != self.info.input_name:
             names = [i.name for i in inputs]
@@ -80,15 +91,31 @@ class OnnxRuntimeModel:
                 f"manifest does not match the graph: input {graph_input.type} {graph_input.shape}, manifest says "
                 f"{self.info.input_dtype} with {n_features} features"
             )
-        missing = set(self.outputs) - {o.name for o in self.session.get_outputs()}
-        if missing:
-            raise BundleError(f"manifest does not match the graph: no output(s) {sorted(missing)}")
 
-    def predict(self, rows: FloatMatrix) -> RawOutputs:
+    def check_inputs_per_feature(self, feature_names: list[str], categorical: frozenset[str]) -> None:
+        """One (n, 1) input per feature, in the features' order: ``tensor(string)`` for a categorical one."""
+        number = ONNX_TYPES[self.info.input_dtype]
+        wanted = [(name, "tensor(string)" if name in categorical else number) for name in feature_names]
+        found = [(i.name, i.type) for i in self.session.get_inputs()]
+        if found != wanted or any(i.shape and i.shape[-1] not in (1, None) for i in self.session.get_inputs()):
+            raise BundleError(
+                f"manifest does not match the graph: inputs {found}, manifest says one per feature {wanted}"
+            )
+        self.columns = [(name, name in categorical) for name in feature_names]
+
+    def feed(self, rows: Rows) -> dict[str, Any]:
+        """The graph's inputs for ``rows``: the one (n, n_features) tensor, or a (n, 1) column per feature."""
         # float32 graphs: inputs beyond float32's range become +-inf, as scikit-learn's trees do themselves.
         with np.errstate(over="ignore"):
-            x = np.ascontiguousarray(rows, dtype=self.dtype)
-        results: list[Any] = self.session.run(self.outputs, {self.info.input_name: x})
+            if not self.info.input_per_feature:
+                return {self.info.input_name: np.ascontiguousarray(rows, dtype=self.dtype)}
+            return {
+                name: rows[:, [j]] if is_category else rows[:, [j]].astype(self.dtype)
+                for j, (name, is_category) in enumerate(self.columns)
+            }
+
+    def predict(self, rows: Rows) -> RawOutputs:
+        results: list[Any] = self.session.run(self.outputs, self.feed(rows))
         if self.with_probabilities:
             return RawOutputs(np.asarray(results[0]).reshape(len(rows)), np.asarray(results[1]))
         return RawOutputs(np.asarray(results[0]), None)
@@ -99,5 +126,5 @@ def load(manifest: Manifest, artifact: Path) -> OnnxRuntimeModel:
     if manifest.onnx is None:
         raise BundleError("manifest invalid: runtime onnx without its onnx section")
     model = OnnxRuntimeModel(artifact, manifest.onnx, manifest.task, manifest.has_probabilities)
-    model.check_graph(manifest.n_features)
+    model.check_graph(manifest.feature_names, frozenset(manifest.categorical or {}))
     return model

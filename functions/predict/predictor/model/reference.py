@@ -34,7 +34,7 @@ class Reference(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str = Field(min_length=1)  # where the rows come from: eval data, held-out split, drawn in a range
-    rows: list[list[float]] = Field(min_length=1)
+    rows: list[list[float | str]] = Field(min_length=1)  # strings: a categorical feature's values (format 5)
     predictions: list[Any] = Field(min_length=1)  # labels (classification), numbers or lists (regression)
     probabilities: list[list[float]] | None = None
     rtol: float = Field(default=RTOL, gt=0, lt=1)

@@ -9,6 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 FloatMatrix = npt.NDArray[np.float64]
+# The rows a runtime predicts: (n_rows, n_features) float64; object, with a ``str`` in each categorical feature's
+# column and a ``float`` elsewhere, when the manifest has categorical features (predictor/model/features.py).
+Rows = npt.NDArray[Any]
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,7 @@ class RawOutputs:
 class Model(Protocol):
     """A loaded model of either runtime (predictor/model/native_runtime.py, predictor/model/onnx_runtime.py)."""
 
-    def predict(self, rows: FloatMatrix) -> RawOutputs: ...
+    def predict(self, rows: Rows) -> RawOutputs: ...
 
 
 def to_jsonable(values: Any) -> list[Any]:

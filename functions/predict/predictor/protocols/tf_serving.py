@@ -18,8 +18,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
 from predictor.model.bundle import ModelBundle
+from predictor.model.features import Features
 from predictor.model.manifest import Manifest
-from predictor.model.runtime import FloatMatrix
+from predictor.model.runtime import Rows
 from predictor.pipeline import serve
 from predictor.protocols.served_model import (
     ERRORS,
@@ -117,13 +118,13 @@ async def predict(request: Request, name: str) -> JSONResponse:
     return JSONResponse({"outputs": values if len(values) > 1 else next(iter(values.values()))})
 
 
-def predict_body(raw: bytes, bundle: ModelBundle, settings: Settings) -> tuple[FloatMatrix, TfPredictRequest]:
+def predict_body(raw: bytes, bundle: ModelBundle, settings: Settings) -> tuple[Rows, TfPredictRequest]:
     """A :predict body: its rows (``instances``, row format, or ``inputs``, columnar format) and the body."""
     body = parse_body(TfPredictRequest, raw)
     if body.signature_name not in (None, SIGNATURE):
         raise RequestError(400, f"signature_name {body.signature_name!r} not found: this model has {SIGNATURE!r}")
     with unfit_as_bad_request():
-        return request_rows(body, bundle.manifest.feature_names, settings.max_batch_rows), body
+        return request_rows(body, bundle.features, settings.max_batch_rows), body
 
 
 @router.post("/{name}:{verb}", include_in_schema=False)
@@ -134,22 +135,22 @@ async def other_verb(request: Request, name: str, verb: str) -> JSONResponse:
     raise RequestError(400, f"{verb!r} is not served: POST /v1/models/{name}:predict with 'instances' or 'inputs'")
 
 
-def request_rows(body: TfPredictRequest, names: list[str], max_rows: int) -> FloatMatrix:
+def request_rows(body: TfPredictRequest, features: Features, max_rows: int) -> Rows:
     if (body.instances is None) == (body.inputs is None):
         raise RequestError(400, "give either 'instances' (row format) or 'inputs' (columnar format), not both")
     if body.instances is not None:
-        return rows_to_matrix(body.instances, names, max_rows)
+        return rows_to_matrix(body.instances, features, max_rows)
     if isinstance(body.inputs, list):
-        return rows_to_matrix(validated(ROWS, body.inputs, "inputs"), names, max_rows, "inputs")
+        return rows_to_matrix(validated(ROWS, body.inputs, "inputs"), features, max_rows, "inputs")
     columns: dict[str, list[Any]] = body.inputs or {}
     if list(columns) == [INPUT_NAME]:
-        return rows_to_matrix(validated(ROWS, columns[INPUT_NAME], "inputs.features"), names, max_rows, "inputs")
+        return rows_to_matrix(validated(ROWS, columns[INPUT_NAME], "inputs.features"), features, max_rows, "inputs")
     values = {name: validated(COLUMN, column, f"inputs.{name}") for name, column in columns.items()}
     lengths = {len(column) for column in values.values()}
     if len(lengths) > 1:
         raise RequestError(400, f"inputs: columns of different lengths ({sorted(lengths)}): one value per row each")
     n_rows = lengths.pop() if lengths else 0
-    return rows_to_matrix([{k: v[i] for k, v in values.items()} for i in range(n_rows)], names, max_rows, "inputs")
+    return rows_to_matrix([{k: v[i] for k, v in values.items()} for i in range(n_rows)], features, max_rows, "inputs")
 
 
 def validated(adapter: TypeAdapter[Any], value: Any, where: str) -> Any:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from predictor.model.bundle import ModelBundle
 from predictor.model.manifest import manifest_dict
-from predictor.model.runtime import FloatMatrix
+from predictor.model.runtime import Rows
 from predictor.pipeline import get_bundle, serve
 from predictor.rows import parse_request, to_matrix
 from predictor.schemas import BatchPrediction, ErrorResponse, Health, PredictRequest, SinglePrediction
@@ -86,9 +86,10 @@ async def predict(request: Request) -> JSONResponse:
     return JSONResponse(content)
 
 
-def predict_body(body: bytes, bundle: ModelBundle, settings: Settings) -> tuple[FloatMatrix, bool]:
+def predict_body(body: bytes, bundle: ModelBundle, settings: Settings) -> tuple[Rows, bool]:
     """/predict's body: one row (``features``) or a batch (``instances``), as rows, and whether it was one row."""
-    return to_matrix(parse_request(body), bundle.feature_names, settings.max_batch_rows)
+    features = bundle.features
+    return to_matrix(parse_request(body, features.typed), features, settings.max_batch_rows)
 
 
 @routes.route("/health", "GET", lambda: {"response_model": Health, "responses": {503: {"model": Health}}})

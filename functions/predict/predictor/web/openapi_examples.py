@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from predictor.model.manifest import Manifest
+from predictor.model.manifest import Categorical, Manifest
 
 ONE, TWO = slice(0, 1), slice(0, 2)
 # Features: a wider model has one example, one row for /predict (20,000 features: /openapi.json 0.2 MB, not 1.9).
@@ -71,6 +71,35 @@ def protocol_examples(manifest: Manifest) -> dict[str, dict[str, Any]]:
     }
 
 
+def feature_schema(categorical: Categorical | None) -> dict[str, Any]:
+    """One feature's value: a number, or a category (an enum when the encoder refuses others)."""
+    if categorical is None:
+        return {"type": "number"}
+    if categorical.unknown == "error":
+        return {"type": "string", "enum": categorical.categories}
+    listed = ", ".join(categorical.categories[:20]) + (", ..." if len(categorical.categories) > 20 else "")
+    return {"type": "string", "description": f"a category: {listed}; others are served as the encoder ignores them"}
+
+
+def typed_request_schema(manifest: Manifest) -> dict[str, Any]:
+    """/predict's body for a model with categorical features: each feature's type, by position and by name."""
+    values = [feature_schema((manifest.categorical or {}).get(name)) for name in manifest.feature_names]
+    n = manifest.n_features
+    by_position = {"type": "array", "prefixItems": values, "minItems": n, "maxItems": n}
+    by_name = {
+        "type": "object", "properties": dict(zip(manifest.feature_names, values, strict=True)),
+        "required": manifest.feature_names, "additionalProperties": False,
+    }  # fmt: skip
+    row = {"anyOf": [by_position, by_name]}
+    return {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "features": {**row, "description": "One row: a value per feature, or {feature_name: value}."},
+            "instances": {"type": "array", "items": row, "description": "Rows to predict, at most MAX_BATCH_ROWS."},
+        },
+    }  # fmt: skip
+
+
 def _add_to_operation(operation: dict[str, Any], manifest: Manifest, bodies: dict[str, Any] | None) -> None:
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "path" and parameter["name"] in ("name", "version"):
@@ -87,6 +116,8 @@ def add_examples(document: dict[str, Any], manifest: Manifest) -> None:
             _add_to_operation(operation, manifest, protocols[ending] if ending and method == "post" else None)
     requests, answers = predict_examples(manifest)
     predict = document["paths"]["/predict"]["post"]
+    if manifest.has_categories:
+        predict["requestBody"]["content"]["application/json"]["schema"] = typed_request_schema(manifest)
     predict["requestBody"]["content"]["application/json"]["examples"] = requests
     predict["responses"]["200"]["content"]["application/json"]["examples"] = answers
 
