@@ -48,7 +48,8 @@ def known_categories(categorical: Categorical) -> str:
 
 
 class Features:
-    """The manifest's features (``feature_names``, ``categorical``): their names, which are categorical, and the checks of one value against its type."""
+    """The manifest's features (``feature_names``, ``categorical``): their names, which are categorical, and the
+    check of one value against its feature's type."""
 
     def __init__(self, names: list[str], categorical: dict[str, Categorical] | None = None) -> None:
         self.names = names
