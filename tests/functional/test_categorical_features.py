@@ -48,7 +48,8 @@ def test_the_manifest_types_each_feature_from_the_encoders(price_bundle: Path, b
         "categories": ["Lille", "Lyon", "Marseille", "Nantes", "Paris"], "unknown": "ignore", "encoder": "OneHotEncoder"
     }  # fmt: skip
     assert band["categorical"]["property_type"]["unknown"] == "error"
-    assert price["runtime"] == "onnx" and price["onnx"]["input_per_feature"] is True
+    assert price["runtime"] == "onnx"
+    assert price["onnx"]["input_per_feature"] is True
     assert band["runtime"] == "onnx"
 
 
@@ -78,7 +79,8 @@ def test_held_out_rows_by_position_and_by_name_are_the_pipelines_own_answers(
     assert status == 200, named
     assert_predictions_close(named["predictions"], expected[:20], bundle)
     status, one = post(handler, {"features": by_name[0]})
-    assert status == 200 and one["prediction"] == named["predictions"][0]
+    assert status == 200
+    assert one["prediction"] == named["predictions"][0]
 
 
 @pytest.mark.parametrize("which", ["price_handler", "price_native_handler"])
@@ -143,7 +145,8 @@ def test_the_model_card_and_the_docs_show_the_types_and_string_examples(price_ha
     document = json.loads(price_handler(rest_event("GET", "/openapi.json"))["body"])
     body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     example = body["examples"]["one_row"]["value"]["features"]
-    assert isinstance(example[3], str) and isinstance(example[0], float)
+    assert isinstance(example[3], str)
+    assert isinstance(example[0], float)
     by_name = body["schema"]["properties"]["features"]["anyOf"][1]
     assert by_name["properties"]["city"]["type"] == "string"
     assert "Lille, Lyon, Marseille, Nantes, Paris; others are served" in by_name["properties"]["city"]["description"]
