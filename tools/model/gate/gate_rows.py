@@ -41,15 +41,37 @@ def evenly_spaced(rows: FloatMatrix, source: str) -> ReferenceRows:
     return rows[picked], f"{source}: {len(picked)} of {len(rows)} rows, evenly spaced"
 
 
+def scaler_range(scaler: Any) -> tuple[FloatMatrix, FloatMatrix, str] | None:
+    """[low, high] of the features a fitted scaler saw: its data_min_..data_max_, or its mean_ +- 2 scale_."""
+    if getattr(scaler, "data_min_", None) is not None and getattr(scaler, "data_max_", None) is not None:
+        low, high = np.asarray(scaler.data_min_), np.asarray(scaler.data_max_)
+        return low, high, f"{type(scaler).__name__} data_min_..data_max_"
+    if getattr(scaler, "mean_", None) is not None and getattr(scaler, "scale_", None) is not None:
+        mean, scale = np.asarray(scaler.mean_), np.asarray(scaler.scale_)
+        return mean - 2 * scale, mean + 2 * scale, f"{type(scaler).__name__} mean_ +- 2 scale_"
+    return None
+
+
+def column_ranges(transformer: Any, n_features: int) -> tuple[FloatMatrix, FloatMatrix, str] | None:
+    """Per-feature [low, high] from the scalers of a ColumnTransformer that selects by position ([-1, 1] for the
+    features no scaler saw), or None when none has a scaler."""
+    low, high, sources = np.full(n_features, -1.0), np.full(n_features, 1.0), []
+    for _, step, columns in getattr(transformer, "transformers_", []):
+        found = scaler_range(step)
+        selected = np.arange(n_features)[columns] if not isinstance(columns, str) else None
+        if found is None or selected is None or np.asarray(selected).dtype.kind not in "iu":
+            continue
+        low[selected], high[selected] = found[0], found[1]
+        sources.append(found[2])
+    return (low, high, "ColumnTransformer " + ", ".join(sources)) if sources else None
+
+
 def recorded_ranges(estimator: Any, n_features: int) -> tuple[FloatMatrix, FloatMatrix, str] | None:
     """Per-feature [low, high] of the training data as far as the fitted estimator records it."""
     steps = getattr(estimator, "steps", None)
     first = steps[0][1] if steps else estimator
-    if getattr(first, "data_min_", None) is not None and getattr(first, "data_max_", None) is not None:
-        return np.asarray(first.data_min_), np.asarray(first.data_max_), f"{type(first).__name__} data_min_..data_max_"
-    if getattr(first, "mean_", None) is not None and getattr(first, "scale_", None) is not None:
-        mean, scale = np.asarray(first.mean_), np.asarray(first.scale_)
-        return mean - 2 * scale, mean + 2 * scale, f"{type(first).__name__} mean_ +- 2 scale_"
+    if (found := scaler_range(first) or column_ranges(first, n_features)) is not None:
+        return found
     final = steps[-1][1] if steps else estimator
     found = trees_of(final)
     if found is None or first is not final:  # the trees' thresholds are in the preprocessing's output space
