@@ -7,6 +7,8 @@ except under CI=true, where that is a failure: CI must run them.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -131,6 +133,22 @@ def model_layers(
     return layers
 
 
+def build_with_layer(built: Path, layer: ModelLayer, logical_id: str, folder: Path) -> Path:
+    """A build in ``folder``: sam build's template and function, and ``layer``'s python/ (and lib/: a system library
+    the runtime's wheels link, LightGBM's libgomp) as the layer ``logical_id``; the layer's folder is returned, its
+    model/ is the caller's. SAM tags the image it bakes a layer into by the layer's logical id alone: each build
+    that another test may run beside this one's needs its own."""
+    build = folder / "build"
+    build.mkdir()
+    template = re.sub(r"\bModelLayer\b", logical_id, (built / "template.yaml").read_text())
+    (build / "template.yaml").write_text(template)
+    shutil.copytree(built / "PredictFunction", build / "PredictFunction", symlinks=True)
+    for part in ("python", "lib"):
+        if (layer.path / part).exists():
+            shutil.copytree(layer.path / part, build / logical_id / part, symlinks=True)
+    return build / logical_id
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
     result = subprocess.run([str(ROOT / "tools" / "build" / "docker-engine")], capture_output=True, text=True)
@@ -183,12 +201,18 @@ def server(default_bundle: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def start_api(built: Path, lambda_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`sam local start-api` on the build, stopped as Ctrl-C does (SIGINT to its group; SIGTERM, what make
-    local's wrapper turns into that, is tests/integration/test_clean_stop.py's): no container may be left."""
+    """`sam local start-api` on the session's build."""
+    with sam_start_api(built, lambda_image, tmp_path_factory.mktemp("start-api") / "sam.log") as base:
+        yield base
+
+
+@contextmanager
+def sam_start_api(build: Path, lambda_image: str, log: Path) -> Iterator[str]:
+    """`sam local start-api` on the build in ``build``, stopped as Ctrl-C does (SIGINT to its group; SIGTERM, what
+    make local's wrapper turns into that, is tests/integration/test_clean_stop.py's): no container may be left."""
     before = lambda_containers()
     port = free_port()
-    log = tmp_path_factory.mktemp("start-api") / "sam.log"
-    args = ["local", "start-api", "-t", str(built / "template.yaml"), "--port", str(port)]
+    args = ["local", "start-api", "-t", str(build / "template.yaml"), "--port", str(port)]
     args += ["--invoke-image", lambda_image, "--skip-pull-image", "--warm-containers", "EAGER"]
     with log.open("w") as out:
         proc = subprocess.Popen(

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ import pytest
 
 from predictor.model.manifest import read_manifest
 from tests.conftest import load_event
-from tests.integration.conftest import ModelLayer, run_sam
+from tests.integration.conftest import ModelLayer, build_with_layer, run_sam
 from tests.zoo import CASES, ZooModel, assert_answers_match, batches
 from tools.build.model_layer import copy_bundle
 
@@ -42,19 +40,12 @@ def zoo_layers(
 ) -> dict[str, Path]:
     """Per runtime, the layer folder of a build: `sam build`'s template and function, that runtime's layer python/
     (the model/ beside it is each test's)."""
-    builds = {}
-    for runtime, layer in model_layers.items():
-        build = tmp_path_factory.mktemp(f"zoo-{runtime}") / "build"
-        build.mkdir()
-        logical_id = f"Zoo{runtime.capitalize()}Layer"
-        template = re.sub(r"\bModelLayer\b", logical_id, (built / "template.yaml").read_text())
-        (build / "template.yaml").write_text(template)
-        shutil.copytree(built / "PredictFunction", build / "PredictFunction", symlinks=True)
-        for part in ("python", "lib"):  # lib/: a system library the runtime's wheels link (LightGBM's libgomp)
-            if (layer.path / part).exists():
-                shutil.copytree(layer.path / part, build / logical_id / part, symlinks=True)
-        builds[runtime] = build / logical_id
-    return builds
+    return {
+        runtime: build_with_layer(
+            built, layer, f"Zoo{runtime.capitalize()}Layer", tmp_path_factory.mktemp(f"zoo-{runtime}")
+        )
+        for runtime, layer in model_layers.items()
+    }
 
 
 def invoke(build: Path, image: str, event: Path) -> dict[str, Any]:

@@ -70,8 +70,8 @@ def recorded_ranges(estimator: Any, n_features: int) -> tuple[FloatMatrix, Float
     """Per-feature [low, high] of the training data as far as the fitted estimator records it."""
     steps = getattr(estimator, "steps", None)
     first = steps[0][1] if steps else estimator
-    if (found := scaler_range(first) or column_ranges(first, n_features)) is not None:
-        return found
+    if (scaled := scaler_range(first) or column_ranges(first, n_features)) is not None:
+        return scaled
     final = steps[-1][1] if steps else estimator
     found = trees_of(final)
     if found is None or first is not final:  # the trees' thresholds are in the preprocessing's output space

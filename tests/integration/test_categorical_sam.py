@@ -1,0 +1,62 @@
+"""A DataFrame pipeline with string columns (tests/housing.py) through `sam local start-api`: the price regressor
+(ONNX Runtime, a graph with one input per feature) in the ONNX layer, in the python3.13 Lambda image behind SAM's
+API Gateway emulation; named and positional rows holding strings answered as the pipeline's own ``predict`` on a
+DataFrame of the same rows, an unknown city served, the client's mistakes refused with the feature and value named."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import joblib
+import pytest
+
+from predictor.model.manifest import read_manifest
+from tests.housing import FEATURES, HousingFiles, held_out
+from tests.integration.conftest import ModelLayer, build_with_layer, sam_start_api
+from tests.utils import assert_predictions_close
+from tools.build.model_layer import copy_bundle
+
+pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
+
+
+@pytest.fixture(scope="module")
+def price_api(
+    built: Path, model_layers: dict[str, ModelLayer], price_bundle: Path, lambda_image: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:  # fmt: skip
+    manifest = read_manifest(price_bundle)
+    folder = tmp_path_factory.mktemp("categorical")
+    layer = build_with_layer(built, model_layers[manifest.runtime], "CategoricalLayer", folder)
+    copy_bundle(manifest, price_bundle, layer / "model")
+    with sam_start_api(layer.parent, lambda_image, folder / "sam.log") as base:
+        yield base
+
+
+def rows_of(frame: Any) -> list[list[Any]]:
+    return [[float(v) if not isinstance(v, str) else v for v in row] for row in frame[FEATURES].itertuples(index=False)]
+
+
+def test_rows_with_strings_through_sam_local_start_api(price_api: str, price_bundle: Path,
+                                                       housing: HousingFiles) -> None:  # fmt: skip
+    pipeline = joblib.load(housing.regressor)
+    frame = held_out(housing.price_csv).iloc[:50]
+    unknown = frame.iloc[:2].assign(city="Grenoble")
+    with httpx2.Client(base_url=price_api, timeout=120) as client:
+        positional = client.post("/predict", json={"instances": rows_of(frame)})
+        named = client.post("/predict", json={"features": frame.iloc[0].to_dict()})
+        unseen = client.post("/predict", json={"instances": unknown.to_dict(orient="records")})
+        number = client.post("/predict", json={"features": [50.0, 30.0, 3.0, 75, "flat"]})
+        misspelt = client.post("/predict", json={"features": {**frame.iloc[0].to_dict(), "citty": "Paris"}})
+    assert positional.status_code == 200, positional.text
+    assert_predictions_close(positional.json()["predictions"], pipeline.predict(frame), price_bundle)
+    assert named.json()["prediction"] == positional.json()["predictions"][0]
+    assert unseen.status_code == 200, unseen.text
+    assert_predictions_close(unseen.json()["predictions"], pipeline.predict(unknown), price_bundle)
+    assert number.status_code == 422
+    assert "features[3] (city): expected a category" in number.json()["detail"]
+    assert "got number 75" in number.json()["detail"]
+    assert misspelt.status_code == 422
+    assert "unknown features: citty" in misspelt.json()["detail"]
