@@ -64,8 +64,8 @@ def test_client_errors_are_explained(server: str, capsys: pytest.CaptureFixture[
     assert "predict-client: error: HTTP 422: features: expected 10 features, got 2" in capsys.readouterr().err
     assert client.main(["predict", "--url", "ftp://example"]) == 2
     assert "must start with http:// or https://" in capsys.readouterr().err
-    assert client.main(["predict", "--url", server, "--features", "a,b"]) == 2
-    assert "--features must be comma-separated numbers" in capsys.readouterr().err
+    assert client.main(["predict", "--url", server, "--features", "Lyon" + ",0.5" * 9]) == 2  # strings go as strings
+    assert "HTTP 422: features[0]: expected a number, got string 'Lyon'" in capsys.readouterr().err
 
 
 def test_5xx_is_retried_then_reported(broken_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -125,15 +125,20 @@ def request_body(args: argparse.Namespace, url: str, auth: Auth) -> bytes:
     if args.body:
         return Path(args.body).read_bytes()
     if args.features:
-        try:
-            return json.dumps({"features": [float(x) for x in args.features.split(",")]}).encode()
-        except ValueError:
-            raise ClientError(f"--features must be comma-separated numbers, got {args.features!r}") from None
+        return json.dumps({"features": [feature_value(x) for x in args.features.split(",")]}).encode()
     row = example_row(url.removesuffix("/predict") + "/model", auth, args.timeout)
     rows = getattr(args, "rows", 1)
     if rows == 1:
         return json.dumps({"features": row}).encode()
     return json.dumps({"instances": [row] * rows}).encode()
+
+
+def feature_value(text: str) -> float | str:
+    """One value of --features: a number, else a categorical feature's string as written (the server checks it)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip()
 
 
 def example_row(model_url: str, auth: Auth, timeout: float) -> list[Any]:
@@ -450,7 +455,9 @@ def parser() -> argparse.ArgumentParser:
         auth.add_argument("--api-key-id", help="fetch the key's value from API Gateway")
         auth.add_argument("--iam", action="store_true", help="sign requests with SigV4 (AuthMode=IAM)")
         sub.add_argument("--body", help="a JSON request body file")
-        sub.add_argument("--features", help="comma-separated numbers: one row")
+        sub.add_argument(
+            "--features", help="comma-separated values, one row: numbers, strings for categorical features"
+        )
         sub.add_argument("--timeout", type=float, default=10.0)
         sub.add_argument("--retries", type=int, default=3 if name == "predict" else 0)
     load_cmd = commands.choices["load"]
