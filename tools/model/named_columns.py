@@ -55,9 +55,17 @@ def by_position(transformer: Any) -> None:
     transformer.transformers_ = [(name, step, position(columns)) for name, step, columns in transformer.transformers_]
     transformer._columns = [position(columns) for columns in transformer._columns]
     for _, step, _ in transformer.transformers_:
-        if hasattr(step, "feature_names_in_"):
-            del step.feature_names_in_
+        forget_names(step)
     del transformer.feature_names_in_
+
+
+def forget_names(step: Any) -> None:
+    """Drop the column names a fitted step remembers, and those of a pipeline's steps (a Pipeline's own
+    ``feature_names_in_`` is its first step's, read through a property)."""
+    for _, inner in getattr(step, "steps", []):
+        forget_names(inner)
+    if "feature_names_in_" in getattr(step, "__dict__", {}):  # not a string step ("drop"), not a property
+        del step.feature_names_in_
 
 
 def differs(original: Any, rewritten: Any, rows: np.ndarray, names: list[str]) -> str | None:
