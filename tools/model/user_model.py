@@ -14,6 +14,7 @@ import numpy as np
 import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
+from predictor.model.manifest import Categorical
 from tools.model import boosters
 from tools.model.card import SAVE_AN_ESTIMATOR, PackagingError
 from tools.model.feature_types import categorical_features, read_column
@@ -96,23 +97,37 @@ def resolve_feature_names(estimator: Any, given: list[str] | None) -> list[str]:
     return [f"x{i}" for i in range(int(n_in))]
 
 
+def eval_table(csv: Path, names: list[str], target: str, categorical: dict[str, Categorical]) -> tuple[Any, Any]:
+    """The CSV's feature columns as the function sends them (strings for the categorical features, float64 for the
+    others), and its target column."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(csv)
+    except (OSError, ValueError) as exc:
+        raise PackagingError(f"cannot read {csv}: {type(exc).__name__}: {exc}") from None
+    absent = [c for c in [*names, target] if c not in table.columns]
+    if absent:
+        raise PackagingError(f"{csv} has no column(s): {', '.join(absent)}")
+    if empty := {name: int(n) for name, n in table[[*names, target]].isna().sum().items() if n}:
+        listed = ", ".join(f"{name} ({n} rows)" for name, n in empty.items())
+        raise PackagingError(f"{csv} has empty values in {listed}: requests cannot send them; drop or fill those rows")
+    columns = []
+    for name in names:
+        try:
+            columns.append(read_column(table[name].to_numpy(), name, categorical))
+        except ValueError as exc:
+            raise PackagingError(f"{csv}: column {name} is a numeric feature, but {exc}") from None
+    return np.column_stack(columns), table[target].to_numpy()
+
+
 def evaluate(
     estimator: Any, task: str, csv: Path, target: str, names: list[str]
 ) -> tuple[dict[str, Any], ReferenceRows]:
     """Metrics on the CSV, and its rows (reference rows are taken from them; the parity gate uses them all)."""
     from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score
 
-    table = np.genfromtxt(csv, delimiter=",", names=True, dtype=None, encoding="utf-8")
-    columns = table.dtype.names or ()
-    absent = [c for c in [*names, target] if c not in columns]
-    if absent:
-        raise PackagingError(f"{csv} has no column(s): {', '.join(absent)}")
-    categorical = categorical_features(estimator, names)
-    try:
-        x = np.column_stack([read_column(table[name], name, categorical) for name in names])
-    except ValueError as exc:
-        raise PackagingError(f"{csv}: a numeric feature's column holds something else than numbers ({exc})") from None
-    y = table[target]
+    x, y = eval_table(csv, names, target, categorical_features(estimator, names))
     predicted = estimator.predict(x)
     reference = (x, f"the eval data {csv.name}")
     if task == "classification":

@@ -313,3 +313,24 @@ def test_tree_models_without_eval_data_are_proven_by_threshold_probes_or_kept_on
     assert "is served by scikit-learn: auto: ONNX not used (the trees' split thresholds" in capsys.readouterr().err
     assert run("--estimator", est, "--runtime", "onnx", "--out", str(tmp_path / "onnx")) == 0
     assert json.loads((tmp_path / "onnx" / "manifest.json").read_text())["runtime"] == "onnx"
+
+
+def test_eval_csv_with_empty_or_wrong_values_is_refused_with_the_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.housing import FEATURES, regressor, table
+
+    frame = table(300, seed=1)
+    est = dump(regressor().fit(frame[FEATURES], frame.price), tmp_path / "price.joblib")
+    empty = frame.iloc[:20].copy()
+    empty.loc[empty.index[:3], "city"] = None
+    empty.to_csv(tmp_path / "empty.csv", index=False)
+    args = ["--estimator", est, "--target", "price", "--out", str(tmp_path / "m")]
+    assert run(*args, "--eval-csv", str(tmp_path / "empty.csv")) == 2
+    assert "has empty values in city (3 rows): requests cannot send them" in capsys.readouterr().err
+    frame.iloc[:20].assign(rooms="three").to_csv(tmp_path / "words.csv", index=False)
+    assert run(*args, "--eval-csv", str(tmp_path / "words.csv")) == 2
+    assert "words.csv: column rooms is a numeric feature, but could not convert string to float: 'three'" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "m").exists()
