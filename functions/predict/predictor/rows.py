@@ -131,6 +131,8 @@ def rows_to_matrix(rows: list[Any], features: Features, max_rows: int, where: st
 def _typed(matrix: list[list[Any]], given: list[Any], features: Features, where: Callable[[int], str]) -> Rows:
     """Rows of a model with categorical features, each value checked against its feature's type; a 422 listing
     every value that does not fit, by location and feature name (``given``: the rows as sent, lists or objects)."""
+    if features.all_fit(matrix):
+        return features.matrix(matrix)
     items = []
     for i, row in enumerate(matrix):
         for position, value in enumerate(row):

@@ -17,6 +17,7 @@ import numpy as np
 from predictor.model.manifest import Categorical
 from predictor.model.runtime import Rows
 
+NUMBERS, STRINGS = {int, float}, {str}  # the JSON types of a number (not bool: its own type) and of a category
 LISTED_CATEGORIES = 10  # an unknown category's message lists at most this many known ones
 
 
@@ -29,7 +30,8 @@ def describe(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, int | float):
-        return f"number {value!r}"
+        shown = repr(value)
+        return f"number {shown if len(shown) <= 20 else shown[:17] + '...'}"
     if isinstance(value, str):
         shown = value if len(value) <= 20 else value[:17] + "..."
         return f"string {shown!r}"
@@ -38,6 +40,14 @@ def describe(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def finite(value: float) -> bool:
+    """A JSON number a float64 holds: not NaN or infinite, not an integer past float64's range."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int of 309 digits or more
+        return False
 
 
 def known_categories(categorical: Categorical) -> str:
@@ -65,7 +75,7 @@ class Features:
         if kind is None:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return f"expected a number, got {describe(value)}"
-            if not math.isfinite(value):
+            if not finite(value):
                 return f"expected a finite number, got {describe(value)}"
             return None
         if not isinstance(value, str):
@@ -74,15 +84,25 @@ class Features:
             return f"unknown category {value!r} (known: {known_categories(kind)})"
         return None
 
-    def value(self, position: int, value: Any) -> float | str:
-        """A checked value as the runtime takes it: a category's string, else a float."""
-        return value if self.kinds[position] is not None else float(value)
+    def all_fit(self, rows: list[list[Any]]) -> bool:
+        """Whether every value of ``rows`` fits its feature: a column at a time, as ``problem`` would find it (the
+        values of a column looked at in one pass each; ``problem`` then says what does not fit)."""
+        for column, kind, name in zip(zip(*rows, strict=True), self.kinds, self.names, strict=True):
+            types = set(map(type, column))
+            if kind is None:
+                if not types <= NUMBERS or not all(map(finite, column)):
+                    return False
+            elif types != STRINGS or (kind.unknown == "error" and not self.known[name].issuperset(column)):
+                return False
+        return True
 
     def matrix(self, rows: list[list[Any]]) -> Rows:
         """Checked rows as the runtimes take them: float64, or object (strings and floats) when some feature is
         categorical."""
         if not self.typed:
             return np.array(rows, dtype=np.float64)
-        out = np.empty((len(rows), len(self.names)), dtype=object)
-        out[:] = [[self.value(position, v) for position, v in enumerate(row)] for row in rows]
+        out = np.array(rows, dtype=object).reshape(len(rows), len(self.names))
+        for position, kind in enumerate(self.kinds):
+            if kind is None:
+                out[:, position] = out[:, position].astype(np.float64)
         return out

@@ -25,6 +25,7 @@ FEATURES = Features(["rooms", "city", "kind"], {"city": CITY, "kind": KIND})
         (0, None, "expected a number, got null"),
         (0, math.nan, "expected a finite number, got NaN"),
         (0, -math.inf, "expected a finite number, got -Infinity"),
+        (0, 10**400, "expected a finite number, got number 10000000000000000..."),
         (1, "Lyon", None),
         (1, "Grenoble", None),  # the encoder ignores unknown cities
         (1, 69, "expected a category (a string: Lille, Lyon, Paris), got number 69"),
@@ -36,6 +37,15 @@ FEATURES = Features(["rooms", "city", "kind"], {"city": CITY, "kind": KIND})
 )
 def test_each_value_is_checked_against_its_features_type(position: int, value: object, problem: str | None) -> None:
     assert FEATURES.problem(position, value) == problem
+
+
+def test_rows_that_fit_are_found_in_one_pass_per_column_and_agree_with_each_values_check() -> None:
+    fitting = [[3, "Lyon", "flat"], [2.5, "Grenoble", "house"]]
+    assert FEATURES.all_fit(fitting)
+    for bad in ([True, "Lyon", "flat"], [3, 69, "flat"], [3, "Lyon", "castle"], [math.inf, "Lyon", "flat"],
+                [10**400, "Lyon", "flat"], [3, None, "flat"]):  # fmt: skip
+        assert not FEATURES.all_fit([*fitting, bad])
+        assert any(FEATURES.problem(position, value) for position, value in enumerate(bad))
 
 
 def test_a_long_list_of_known_categories_is_shortened() -> None:
