@@ -25,7 +25,7 @@ UNKNOWN: dict[str, Literal["ignore", "error"]] = {
     "warn": "ignore",
     "use_encoded_value": "ignore",
 }
-KEEPS_COLUMNS = ("SimpleImputer", "MissingIndicator")  # steps before an encoder that keep its columns in order
+KEEPS_COLUMNS = ("SimpleImputer",)  # steps before an encoder or a scaler that keep the columns and their values
 
 
 def encoder_of(step: Any) -> Any | None:

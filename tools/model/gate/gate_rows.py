@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tools.model.feature_types import KEEPS_COLUMNS
 from tools.model.gate import tree_probes
 from tools.model.gate.tree_probes import Probes
 from tools.model.gate.trees import split_values, trees_of
@@ -42,7 +43,11 @@ def evenly_spaced(rows: FloatMatrix, source: str) -> ReferenceRows:
 
 
 def scaler_range(scaler: Any) -> tuple[FloatMatrix, FloatMatrix, str] | None:
-    """[low, high] of the features a fitted scaler saw: its data_min_..data_max_, or its mean_ +- 2 scale_."""
+    """[low, high] of the features a fitted scaler saw: its data_min_..data_max_, or its mean_ +- 2 scale_ (a
+    pipeline's last step, after steps that keep the values, such as a SimpleImputer)."""
+    steps: list[tuple[str, Any]] = getattr(scaler, "steps", None) or []
+    if steps and all(type(step).__name__ in KEEPS_COLUMNS for _, step in steps[:-1]):
+        scaler = steps[-1][1]
     if getattr(scaler, "data_min_", None) is not None and getattr(scaler, "data_max_", None) is not None:
         low, high = np.asarray(scaler.data_min_), np.asarray(scaler.data_max_)
         return low, high, f"{type(scaler).__name__} data_min_..data_max_"
