@@ -54,19 +54,29 @@ def predict_examples(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]
 
 def protocol_examples(manifest: Manifest) -> dict[str, dict[str, Any]]:
     """Request examples by the end of the operation's path: Open Inference ``/infer``, TF Serving ``:predict``
-    (the first two reference rows; none for a wide model)."""
-    from predictor.protocols.served_model import INPUT_NAME  # with the protocols, on first use
+    (the first two reference rows; none for a wide model). A model with categorical features gets one tensor per
+    feature (BYTES for a categorical one) and, for TF Serving, one column per feature: strings for those."""
+    from predictor.protocols.served_model import INPUT_NAME, feature_specs  # with the protocols, on first use
 
     if manifest.n_features > WIDE:
         return {}
     rows = manifest.reference.rows[TWO]
-    flat = [value for row in rows for value in row]  # row-major, as tritonclient sends a numpy array
-    tensor = {"name": INPUT_NAME, "shape": [len(rows), manifest.n_features], "datatype": "FP64", "data": flat}
+    if manifest.has_categories:
+        columns = {name: [row[i] for row in rows] for i, name in enumerate(manifest.feature_names)}
+        tensors = [
+            {"name": spec.name, "shape": [len(rows), 1], "datatype": spec.datatype, "data": columns[spec.name]}
+            for spec in feature_specs(manifest)
+        ]
+        columnar: dict[str, Any] = columns
+    else:
+        flat = [value for row in rows for value in row]  # row-major, as tritonclient sends a numpy array
+        tensors = [{"name": INPUT_NAME, "shape": [len(rows), manifest.n_features], "datatype": "FP64", "data": flat}]
+        columnar = {INPUT_NAME: rows}
     return {
-        "/infer": _named(infer=("a batch of rows", {"id": "1", "inputs": [tensor]})),
+        "/infer": _named(infer=("a batch of rows", {"id": "1", "inputs": tensors})),
         ":predict": _named(
             instances=("row format", {"instances": rows}),
-            inputs=("columnar format", {"inputs": {INPUT_NAME: rows}}),
+            inputs=("columnar format", {"inputs": columnar}),
         ),
     }
 
