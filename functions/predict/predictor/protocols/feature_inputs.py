@@ -104,7 +104,7 @@ def column_of(data: list[Any], shape: list[int], where: str) -> list[Any]:
     """JSON ``data`` of shape [n_rows] or [n_rows, 1], flat or nested ([[value], ...]), as its values."""
     if len(shape) == 2 and data and all(isinstance(value, list) for value in data):
         if any(len(value) != 1 for value in data):
-            raise RequestError(400, f"{where}.data: a nested row must hold one value, as shape {shape} says")
+            raise RequestError(400, f"{where}.data: nested rows must hold one value each, as shape {shape} says")
         data = [value[0] for value in data]
     if len(data) != shape[0]:
         raise RequestError(400, f"{where}.data: {len(data)} values do not fill shape {shape}")
