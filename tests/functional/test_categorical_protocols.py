@@ -11,13 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import numpy as np
 import pytest
 import tritonclient.http as triton
 
 from tests.conftest import Handler, import_app, production_handler
 from tests.housing import CATEGORICAL, FEATURES, NUMERIC, HousingFiles, held_out
-from tests.utils import assert_labels_equal, assert_predictions_close, manifest_of, rest_event
+from tests.utils import (
+    assert_labels_equal,
+    assert_predictions_close,
+    manifest_of,
+    rest_event,
+    triton_feature_inputs,
+)
 
 CITIES = ["Lille", "Lyon", "Marseille", "Nantes", "Paris"]
 TYPES = ["flat", "house", "studio"]
@@ -52,14 +57,7 @@ def json_tensors(frame: Any, order: list[str] | None = None) -> list[dict[str, A
 
 
 def triton_inputs(frame: Any, binary: bool = True) -> list[Any]:
-    """One tritonclient input per feature, [n, 1]: BYTES from an object array of strings, FP64 from floats."""
-    inputs = []
-    for name in FEATURES:
-        categorical = name in CATEGORICAL
-        values = frame[name].to_numpy(dtype=object if categorical else np.float64).reshape(-1, 1)
-        tensor = triton.InferInput(name, list(values.shape), "BYTES" if categorical else "FP64")
-        inputs.append(tensor.set_data_from_numpy(values, binary_data=binary))
-    return inputs
+    return triton_feature_inputs(frame[FEATURES], CATEGORICAL, binary)
 
 
 def triton_infer(handler: Handler, name: str, inputs: list[Any], **headers: str) -> Any:
