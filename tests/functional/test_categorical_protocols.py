@@ -310,3 +310,8 @@ def test_the_protocol_examples_in_the_document_hold_strings_and_answer(request: 
         status, answer = call(handler, "POST", f"/v1/models/{name}:predict", json.dumps(tf_example["value"]).encode())
         assert status == 200, (tf_example, answer)
     assert isinstance(tf_body["examples"]["inputs"]["value"]["inputs"]["city"][0], str)
+    # the schemas say so too: a row's types, the inputs' datatypes
+    row = tf_body["schema"]["properties"]["instances"]["anyOf"][0]["items"]["anyOf"][1]
+    assert (row["properties"]["city"]["type"], row["properties"]["income"]["type"]) == ("string", "number")
+    fields = infer_body["schema"]["properties"]["inputs"]["items"]["properties"]
+    assert fields["datatype"]["description"].startswith("BYTES (strings) for a categorical feature")

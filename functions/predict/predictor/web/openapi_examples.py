@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from predictor.model.manifest import Categorical, Manifest
 
 ONE, TWO = slice(0, 1), slice(0, 2)
+PROTOCOL_BODIES = ("/infer", ":predict")  # the ends of the protocols' POST paths, which take request bodies
 # Features: a wider model has one example, one row for /predict (20,000 features: /openapi.json 0.2 MB, not 1.9).
 WIDE = 1_000
 
@@ -91,8 +92,8 @@ def feature_schema(categorical: Categorical | None) -> dict[str, Any]:
     return {"type": "string", "description": f"a category: {listed}; others are served as the encoder ignores them"}
 
 
-def typed_request_schema(manifest: Manifest) -> dict[str, Any]:
-    """/predict's body for a model with categorical features: each feature's type, by position and by name."""
+def typed_row_schema(manifest: Manifest) -> dict[str, Any]:
+    """A row of a model with categorical features: each feature's type, by position or by name."""
     values = [feature_schema((manifest.categorical or {}).get(name)) for name in manifest.feature_names]
     n = manifest.n_features
     by_position = {"type": "array", "prefixItems": values, "minItems": n, "maxItems": n}
@@ -100,7 +101,12 @@ def typed_request_schema(manifest: Manifest) -> dict[str, Any]:
         "type": "object", "properties": dict(zip(manifest.feature_names, values, strict=True)),
         "required": manifest.feature_names, "additionalProperties": False,
     }  # fmt: skip
-    row = {"anyOf": [by_position, by_name]}
+    return {"anyOf": [by_position, by_name]}
+
+
+def typed_request_schema(manifest: Manifest) -> dict[str, Any]:
+    """/predict's body for a model with categorical features: each feature's type, by position and by name."""
+    row = typed_row_schema(manifest)
     return {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -108,6 +114,26 @@ def typed_request_schema(manifest: Manifest) -> dict[str, Any]:
             "instances": {"type": "array", "items": row, "description": "Rows to predict, at most MAX_BATCH_ROWS."},
         },
     }  # fmt: skip
+
+
+# The fields of an infer request's input, as a model with categorical features takes them (one input per feature)
+TYPED_INFER_INPUT = {
+    "name": "A feature's name: one input per feature, in any order.",
+    "shape": "[n_rows, 1] (or [n_rows]).",
+    "datatype": "BYTES (strings) for a categorical feature; FP64, FP32 (FP16, INT*, UINT* too) for the others.",
+}
+
+
+def _describe_typed_body(operation: dict[str, Any], ending: str, manifest: Manifest) -> None:
+    """A protocol's request schema for a model with categorical features: an infer request's inputs are the
+    features', a TF Serving row holds each feature's type (strings for the categorical ones)."""
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    if ending == "/infer":
+        fields = schema["properties"]["inputs"]["items"]["properties"]
+        for key, description in TYPED_INFER_INPUT.items():
+            fields[key]["description"] = description
+    else:
+        schema["properties"]["instances"]["anyOf"][0]["items"] = typed_row_schema(manifest)
 
 
 def _add_to_operation(operation: dict[str, Any], manifest: Manifest, bodies: dict[str, Any] | None) -> None:
@@ -122,8 +148,10 @@ def add_examples(document: dict[str, Any], manifest: Manifest) -> None:
     protocols = protocol_examples(manifest)
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            ending = next((end for end in protocols if path.endswith(end)), None)
-            _add_to_operation(operation, manifest, protocols[ending] if ending and method == "post" else None)
+            ending = next((end for end in PROTOCOL_BODIES if path.endswith(end)), None) if method == "post" else None
+            _add_to_operation(operation, manifest, protocols.get(ending) if ending else None)
+            if ending and manifest.has_categories:
+                _describe_typed_body(operation, ending, manifest)
     requests, answers = predict_examples(manifest)
     predict = document["paths"]["/predict"]["post"]
     if manifest.has_categories:
