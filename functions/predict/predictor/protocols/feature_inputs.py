@@ -2,8 +2,8 @@
 feature (``served_model.feature_specs``), in any order, each of shape [n_rows, 1] or [n_rows]: BYTES (strings) for
 a categorical feature, numbers of the datatypes ``features`` takes for the others, as JSON ``data`` (flat, or
 nested one value a row) or binary data (predictor/protocols/tensors.py). Each value is checked against its feature
-(``Features.problem``: a number where a category goes, an unknown category the encoder refuses) and every problem
-is listed in one 400 naming the input, the row and the value; the rows are then what the runtimes take
+(``Features.problem``: a number where a category goes, an unknown category the encoder refuses); the problems are
+listed in one 400 naming the input, the row and the value; the rows are then what the runtimes take
 (``Features.matrix``).
 """
 

@@ -5,7 +5,7 @@ JSON bodies parsed into pydantic models with a 400 that names the field, and the
 The model's name is the manifest's ``name`` and its one version the manifest's ``version``. It has one
 input, ``features``: numbers, shape [-1, n_features], columns in the order of ``feature_names``; a model with
 categorical features has one input per feature instead, named as the feature, shape [-1, 1]: BYTES (strings) for
-a categorical feature, FP64 for a numeric one (``feature_specs``: the inputs of such a model's ONNX graph). Its
+a categorical feature, FP64 for a numeric one (``feature_specs``: as an ONNX graph of such a model takes them). Its
 outputs: a regressor's ``prediction`` ([-1], or [-1, k] for k targets); a classifier's ``label`` ([-1])
 and, when it has predict_proba, ``probabilities`` ([-1, n_classes], columns in the order of ``classes``).
 """

@@ -2,8 +2,9 @@
 bundle, not from the default model: its own reference rows (so a body fits its features), the answers the
 packager recorded for them, its classes, name and version. ``/predict`` gets request and answer
 examples; the protocols' ``infer`` and ``:predict`` get request examples, and their ``{name}`` and
-``{version}`` path parameters the model's. With a refused bundle there are none. FastAPI builds the
-document when ``/openapi.json`` is first asked for, so this costs the cold start nothing.
+``{version}`` path parameters the model's. With a refused bundle there are none. A model with categorical features
+also gets request schemas that say what it takes (each feature's type in a row, one infer input per feature).
+FastAPI builds the document when ``/openapi.json`` is first asked for, so this costs the cold start nothing.
 """
 
 from __future__ import annotations
