@@ -34,6 +34,11 @@ def price_handler(price_bundle: Path) -> Handler:
 
 
 @pytest.fixture(scope="module")
+def price_native_handler(price_native_bundle: Path) -> Handler:
+    return production_handler(import_app(price_native_bundle))
+
+
+@pytest.fixture(scope="module")
 def band_handler(band_bundle: Path) -> Handler:
     return production_handler(import_app(band_bundle))
 
@@ -107,14 +112,17 @@ def test_json_tensors_in_any_order_are_the_pipelines_answers(
     assert_predictions_close(output["data"], expected, price_bundle)
 
 
+@pytest.mark.parametrize("which", ["price", "price_native"])  # served by ONNX Runtime, by scikit-learn
 def test_tritonclient_binary_bytes_inputs_are_the_pipelines_answers(
-    price_handler: Handler, price_bundle: Path, housing: HousingFiles
+    which: str, request: pytest.FixtureRequest, housing: HousingFiles
 ) -> None:
+    handler: Handler = request.getfixturevalue(f"{which}_handler")
+    bundle: Path = request.getfixturevalue(f"{which}_bundle")
     frame = held_out(housing.price_csv)
     expected = joblib.load(housing.regressor).predict(frame)
     for binary in (True, False):  # tritonclient's binary data (its default) and its JSON data
-        result = triton_infer(price_handler, name_of(price_bundle), triton_inputs(frame, binary))
-        assert_predictions_close(result.as_numpy("prediction").tolist(), expected, price_bundle)
+        result = triton_infer(handler, name_of(bundle), triton_inputs(frame, binary))
+        assert_predictions_close(result.as_numpy("prediction").tolist(), expected, bundle)
 
 
 def test_the_classifier_answers_the_pipelines_labels_and_probabilities(
