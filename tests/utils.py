@@ -153,6 +153,21 @@ def triton_features(rows: Any, datatype: str = "FP64", binary: bool = True) -> A
     return tensor.set_data_from_numpy(values, binary_data=binary)
 
 
+def triton_feature_inputs(frame: Any, categorical: list[str], binary: bool = True) -> list[Any]:
+    """A model with categorical features' inputs, one per column of the DataFrame ``frame``, [n, 1], as
+    tritonclient.http builds them: BYTES from an object array of strings for the ``categorical`` columns, FP64
+    from floats for the others; binary by default."""
+    import tritonclient.http as triton
+
+    inputs = []
+    for name in frame.columns:
+        strings = name in categorical
+        values = frame[name].to_numpy(dtype=object if strings else np.float64).reshape(-1, 1)
+        tensor = triton.InferInput(name, list(values.shape), "BYTES" if strings else "FP64")
+        inputs.append(tensor.set_data_from_numpy(values, binary_data=binary))
+    return inputs
+
+
 def as_sent(rows: Any, datatype: str) -> Any:
     """The float64 rows the model gets for ``rows`` sent as ``datatype`` (FP32 rounds each value first)."""
     return np.asarray(rows).astype(np.float32).astype(np.float64) if datatype == "FP32" else np.asarray(rows)

@@ -269,7 +269,7 @@ def test_swagger_examples_are_the_served_models_and_answer_as_documented(
             assert_predictions_close(served[key], expected[key], bundle_dir)
 
 
-@pytest.mark.parametrize("bundle", ["default_bundle", "iris_bundle"])
+@pytest.mark.parametrize("bundle", ["default_bundle", "iris_bundle", "price_bundle", "band_bundle"])
 def test_swagger_protocol_examples_fit_the_served_model(request: pytest.FixtureRequest, bundle: str) -> None:
     bundle_dir: Path = request.getfixturevalue(bundle)
     manifest = manifest_of(bundle_dir)

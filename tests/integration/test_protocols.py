@@ -1,7 +1,8 @@
 """The standard clients against real servers: NVIDIA's tritonclient.http (Open Inference Protocol v2, binary
-tensors by default) and plain HTTP for TensorFlow Serving's REST API, against uvicorn (a regressor and a
-classifier with string labels) and against `sam local start-api` (the built stack). Every answer is compared
-with the estimator's own predict/predict_proba, within the bundle's tolerance (another process)."""
+tensors by default) and plain HTTP for TensorFlow Serving's REST API, against uvicorn (a regressor, a classifier
+with string labels, a regressor with categorical features) and against `sam local start-api` (the built stack).
+Every answer is compared with the estimator's own predict/predict_proba, within the bundle's tolerance (another
+process)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,16 @@ import tritonclient.http as triton
 from sklearn.datasets import load_diabetes, load_iris
 from tritonclient.utils import InferenceServerException
 
+from tests.housing import CATEGORICAL, FEATURES, HousingFiles, held_out
 from tests.integration.conftest import BUNDLE, serve
-from tests.utils import as_sent, assert_labels_equal, assert_predictions_close, manifest_of, triton_features
+from tests.utils import (
+    as_sent,
+    assert_labels_equal,
+    assert_predictions_close,
+    manifest_of,
+    triton_feature_inputs,
+    triton_features,
+)
 
 ROWS = load_diabetes().data[10:40]
 IRIS = load_iris().data[::5]
@@ -148,3 +157,43 @@ def test_tritonclient_and_tf_serving_through_sam_local(start_api: str) -> None:
         assert refused(lambda: client.infer(name, [triton_features(rows[:, :3])]))[0] == "400"
         assert refused(lambda: client.infer("resnet50", [triton_features(rows)]))[0] == "404"
     check_tf_serving(start_api, name, rows, expected, BUNDLE)
+
+
+@pytest.fixture(scope="module")
+def price_server(price_bundle: Path) -> Iterator[str]:
+    with serve(price_bundle) as base:
+        yield base
+
+
+def test_tritonclient_bytes_inputs_and_tf_serving_strings_against_uvicorn(
+    price_server: str, price_bundle: Path, housing: HousingFiles
+) -> None:
+    """A model with categorical features (tests/housing.py): one input per feature, BYTES for a categorical one."""
+    frame = held_out(housing.price_csv).iloc[:25]
+    pipeline, name = joblib.load(housing.regressor), manifest_of(price_bundle)["name"]
+    with triton.InferenceServerClient(url=price_server.removeprefix("http://")) as client:
+        inputs = client.get_model_metadata(name)["inputs"]
+        assert [(i["name"], i["datatype"], i["shape"]) for i in inputs] == [
+            (feature, "BYTES" if feature in CATEGORICAL else "FP64", [-1, 1]) for feature in FEATURES
+        ]
+        for binary in (True, False):  # binary BYTES (length-prefixed strings, the client's default) and JSON
+            result = client.infer(name, triton_feature_inputs(frame, CATEGORICAL, binary))
+            assert_predictions_close(result.as_numpy("prediction").tolist(), pipeline.predict(frame), price_bundle)
+        unknown = frame.assign(city="Grenoble")  # served as the one-hot encoder ignores it
+        result = client.infer(name, triton_feature_inputs(unknown, CATEGORICAL))
+        assert_predictions_close(result.as_numpy("prediction").tolist(), pipeline.predict(unknown), price_bundle)
+        city = triton.InferInput("city", [1, 1], "FP64").set_data_from_numpy(np.array([[3.0]]))
+        one_row = [city if i.name() == "city" else i for i in triton_feature_inputs(frame.iloc[:1], CATEGORICAL)]
+        assert refused(lambda: client.infer(name, one_row)) == (
+            "400", "inputs[3] (city): datatype 'FP64' is not accepted: a categorical feature is BYTES"
+        )  # fmt: skip
+        status, message = refused(lambda: client.infer(name, [triton_features(np.ones((1, 5)))]))
+        assert status == "400"
+        assert message.startswith("this model takes one input per feature, each [n_rows, 1]: income (FP64), ")
+    with httpx2.Client(base_url=price_server, timeout=60) as http:
+        rows = frame.to_dict(orient="records")
+        predictions = http.post(f"/v1/models/{name}:predict", json={"instances": rows}).json()["predictions"]
+        assert_predictions_close(predictions, pipeline.predict(frame), price_bundle)
+        columns = {feature: frame[feature].tolist() for feature in FEATURES}
+        outputs = http.post(f"/v1/models/{name}:predict", json={"inputs": columns}).json()["outputs"]
+        assert_predictions_close(outputs, pipeline.predict(frame), price_bundle)

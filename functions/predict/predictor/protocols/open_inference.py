@@ -18,9 +18,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from predictor.model.bundle import ModelBundle
-from predictor.model.manifest import Manifest
-from predictor.model.runtime import FloatMatrix
+from predictor.model.manifest import Categorical, Manifest
+from predictor.model.runtime import FloatMatrix, Rows
 from predictor.pipeline import serve
+from predictor.protocols.feature_inputs import feature_rows
 from predictor.protocols.open_inference_schemas import (
     InferRequest,
     InferResponse,
@@ -34,6 +35,7 @@ from predictor.protocols.served_model import (
     ERRORS,
     INPUT_NAME,
     TensorSpec,
+    feature_specs,
     input_spec,
     output_specs,
     output_values,
@@ -45,10 +47,12 @@ from predictor.protocols.served_model import (
 from predictor.protocols.tensors import (
     INFERENCE_HEADER,
     BinaryData,
+    binary_part,
     check_datatype,
     from_binary,
     from_json,
     output_bytes,
+    refuse_unsupported,
     split_body,
 )
 from predictor.rows import check_row_count
@@ -64,7 +68,6 @@ PLATFORMS = {
     "lightgbm": "lightgbm_sklearn",
     "onnx": "onnxruntime_onnx",
 }
-UNSUPPORTED = ("shared_memory_region", "classification")  # Triton extensions this server does not offer
 OCTET_STREAM_RANGES = ("application/octet-stream", "application/*", "*/*")
 
 
@@ -138,10 +141,13 @@ async def infer(request: Request, name: str) -> Response:
     encoding, header_length = request.headers.get("content-encoding"), request.headers.get(INFERENCE_HEADER)
     binary_ok = binary_reaches_client(request)
 
-    def infer_body(body: bytes, bundle: ModelBundle, settings: Settings) -> tuple[FloatMatrix, Inference]:
+    def infer_body(body: bytes, bundle: ModelBundle, settings: Settings) -> tuple[Rows, Inference]:
         header, binary = split_body(inflated(body, encoding, settings.max_body_bytes), header_length)
         inference = parse_body(InferRequest, header)
-        rows = input_rows(inference.inputs, BinaryData(binary), bundle.manifest, settings.max_batch_rows)
+        if bundle.features.typed:  # one input per feature (predictor/protocols/feature_inputs.py)
+            rows = feature_rows(inference.inputs, BinaryData(binary), bundle, settings.max_batch_rows)
+        else:
+            rows = input_rows(inference.inputs, BinaryData(binary), bundle.manifest, settings.max_batch_rows)
         return rows, Inference(inference.id, requested_outputs(inference, bundle.manifest, binary_ok))
 
     result, inference = await serve(request, bundle, infer_body)
@@ -154,14 +160,26 @@ def metadata_of(manifest: Manifest) -> dict[str, Any]:
         return {**described, "parameters": parameters} if parameters else described
 
     classes = {"classes": manifest.classes} if manifest.classes is not None else {}
+    inputs = [tensor(input_spec(manifest), feature_names=manifest.feature_names)]
+    if manifest.has_categories:  # one input per feature; a categorical one lists its categories
+        categorical = manifest.categorical or {}
+        inputs = [tensor(spec, **category_parameters(categorical.get(spec.name))) for spec in feature_specs(manifest)]
     return {
         "name": manifest.name,
         "versions": [manifest.version],
         "platform": PLATFORMS.get(manifest.runtime, manifest.runtime),
-        "inputs": [tensor(input_spec(manifest), feature_names=manifest.feature_names)],
+        "inputs": inputs,
         "outputs": [tensor(spec, **classes) for spec in output_specs(manifest)],
         "parameters": {"task": manifest.task, **classes},
     }
+
+
+def category_parameters(categorical: Categorical | None) -> dict[str, Any]:
+    """A categorical input's metadata parameters: its categories, and whether others are served (``ignore``) or
+    refused (``error``), as its encoder does."""
+    if categorical is None:
+        return {}
+    return {"categories": categorical.categories, "unknown_categories": categorical.unknown}
 
 
 def input_rows(inputs: list[RequestInput], binary: BinaryData, manifest: Manifest, max_rows: int) -> FloatMatrix:
@@ -175,17 +193,11 @@ def input_rows(inputs: list[RequestInput], binary: BinaryData, manifest: Manifes
     if len(shape) != 2 or shape[1] != manifest.n_features or shape[0] < 1:
         raise RequestError(400, f"{where}: shape {shape} does not fit [-1, {manifest.n_features}]: send [n_rows, n]")
     check_row_count(shape[0], max_rows)
-    parameters = tensor.parameters or {}
-    refuse_unsupported(parameters, where)
-    size = parameters.get("binary_data_size")
-    if size is not None:
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or tensor.data is not None:
-            raise RequestError(400, f"{where}: binary_data_size must be a byte count, with no 'data' beside it")
-        rows = from_binary(binary.take(size, where), tensor.datatype, shape, where)
-    elif tensor.data is None:
-        raise RequestError(400, f"{where}: no data: give 'data', or binary data and its binary_data_size")
+    raw = binary_part(tensor.parameters or {}, tensor.data is not None, binary, where)
+    if raw is not None:
+        rows = from_binary(raw, tensor.datatype, shape, where)
     else:
-        rows = from_json(tensor.data, tensor.datatype, shape, where)
+        rows = from_json(tensor.data or [], tensor.datatype, shape, where)
     binary.check_used_up()
     return rows
 
@@ -214,12 +226,6 @@ def flag(parameters: dict[str, Any], key: str, default: bool, where: str) -> boo
     if not isinstance(value, bool):
         raise RequestError(400, f"{where}.parameters.{key}: expected true or false, got {value!r}")
     return value
-
-
-def refuse_unsupported(parameters: dict[str, Any], where: str) -> None:
-    for key in UNSUPPORTED:
-        if key in parameters:
-            raise RequestError(400, f"{where}: the {key} parameter is not supported by this server")
 
 
 def answer(manifest: Manifest, request_id: str | None, wanted: dict[str, bool], values: dict[str, Any]) -> Response:

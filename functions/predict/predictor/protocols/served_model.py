@@ -3,7 +3,9 @@ predictor/protocols/tf_serving.py: TensorFlow Serving / KServe v1): the served m
 JSON bodies parsed into pydantic models with a 400 that names the field, and the model's tensors.
 
 The model's name is the manifest's ``name`` and its one version the manifest's ``version``. It has one
-input, ``features``: numbers, shape [-1, n_features], columns in the order of ``feature_names``. Its
+input, ``features``: numbers, shape [-1, n_features], columns in the order of ``feature_names``; a model with
+categorical features has one input per feature instead, named as the feature, shape [-1, 1]: BYTES (strings) for
+a categorical feature, FP64 for a numeric one (``feature_specs``: as an ONNX graph of such a model takes them). Its
 outputs: a regressor's ``prediction`` ([-1], or [-1, k] for k targets); a classifier's ``label`` ([-1])
 and, when it has predict_proba, ``probabilities`` ([-1, n_classes], columns in the order of ``classes``).
 """
@@ -47,6 +49,12 @@ class TensorSpec:
 
 def input_spec(manifest: Manifest) -> TensorSpec:
     return TensorSpec(INPUT_NAME, "FP64", [-1, manifest.n_features])
+
+
+def feature_specs(manifest: Manifest) -> list[TensorSpec]:
+    """A model with categorical features: one input per feature, in feature order, strings for the categorical."""
+    categorical = manifest.categorical or {}
+    return [TensorSpec(name, "BYTES" if name in categorical else "FP64", [-1, 1]) for name in manifest.feature_names]
 
 
 def label_datatype(classes: list[Any]) -> str:

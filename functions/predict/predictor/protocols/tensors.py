@@ -5,7 +5,8 @@ Binary form: the body is a JSON header of ``Inference-Header-Content-Length`` by
 tensor's raw bytes in the order of the header's tensors, each ``binary_data_size`` bytes long: little-endian,
 row-major, no padding; a BYTES element is a 4-byte little-endian length and then its bytes; a BOOL is 1 byte.
 Input values are cast to their declared datatype first (FP32 data is what a float32 holds, as on Triton),
-then to float64 for the model; every value must be finite.
+then to float64 for the model; every value must be finite. BYTES inputs (a categorical feature's strings,
+predictor/protocols/feature_inputs.py) are UTF-8.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ INPUT_DTYPES = {
     "UINT64": "<u8", "UINT32": "<u4", "UINT16": "<u2", "UINT8": "u1",
 }  # fmt: skip
 OUTPUT_DTYPES = {"FP64": "<f8", "INT64": "<i8", "BOOL": "?"}  # and BYTES, length-prefixed
+UNSUPPORTED = ("shared_memory_region", "classification")  # Triton extensions this server does not offer
 
 Number = Annotated[float, Field(strict=True)]  # ints too; NaN/infinity pass here and are refused as values
 FLAT = TypeAdapter(list[Number])
@@ -66,6 +68,25 @@ class BinaryData:
             raise RequestError(400, f"{extra:,} bytes after the last binary tensor: binary_data_size too small?")
 
 
+def refuse_unsupported(parameters: dict[str, Any], where: str) -> None:
+    for key in UNSUPPORTED:
+        if key in parameters:
+            raise RequestError(400, f"{where}: the {key} parameter is not supported by this server")
+
+
+def binary_part(parameters: dict[str, Any], has_data: bool, binary: BinaryData, where: str) -> bytes | None:
+    """An input's binary data, when its parameters give its ``binary_data_size``; None when it has JSON ``data``."""
+    refuse_unsupported(parameters, where)
+    size = parameters.get("binary_data_size")
+    if size is None:
+        if not has_data:
+            raise RequestError(400, f"{where}: no data: give 'data', or binary data and its binary_data_size")
+        return None
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0 or has_data:
+        raise RequestError(400, f"{where}: binary_data_size must be a byte count, with no 'data' beside it")
+    return binary.take(size, where)
+
+
 def check_datatype(datatype: str, where: str) -> None:
     if datatype not in INPUT_DTYPES:
         accepted = ", ".join(INPUT_DTYPES)
@@ -101,9 +122,33 @@ def from_json(data: list[Any], datatype: str, shape: list[int], where: str) -> F
     return as_float64(typed, where)
 
 
+def strings_from_binary(raw: bytes, count: int, where: str) -> list[str]:
+    """A BYTES tensor's ``count`` elements, each a 4-byte little-endian length and then that many UTF-8 bytes."""
+    strings: list[str] = []
+    offset = 0
+    while offset < len(raw) and len(strings) < count:
+        if offset + 4 > len(raw):
+            break
+        (size,) = struct.unpack_from("<I", raw, offset)
+        element = raw[offset + 4 : offset + 4 + size]
+        if len(element) != size:
+            break
+        try:
+            strings.append(element.decode())
+        except UnicodeDecodeError:
+            raise RequestError(400, f"{where}: element {len(strings)} is not UTF-8 text") from None
+        offset += 4 + size
+    if len(strings) != count or offset != len(raw):
+        raise RequestError(
+            400, f"{where}: {len(raw):,} bytes of BYTES data do not hold {count} length-prefixed elements exactly"
+        )
+    return strings
+
+
 def as_float64(values: npt.NDArray[Any], where: str) -> FloatMatrix:
+    """``values`` ([n_rows, ...] or [n_rows]) as float64, refused when a row holds NaN or infinity."""
     matrix = values.astype(np.float64)
-    finite = np.isfinite(matrix).all(axis=1)
+    finite = np.isfinite(matrix).reshape(len(matrix), -1).all(axis=1)
     if not finite.all():
         rows = ", ".join(str(i) for i in np.flatnonzero(~finite)[:10])
         raise RequestError(400, f"{where}: NaN or infinity in row(s) {rows}: every value must be a finite number")

@@ -26,6 +26,7 @@ from predictor.protocols.served_model import (
     ERRORS,
     INPUT_NAME,
     TensorSpec,
+    feature_specs,
     input_spec,
     output_specs,
     output_values,
@@ -37,7 +38,7 @@ from predictor.protocols.served_model import (
     versioned,
 )
 from predictor.rows import rows_to_matrix
-from predictor.schemas import Number, Row
+from predictor.schemas import AnyRow, Number, Row
 from predictor.settings import Settings
 from predictor.web.errors import RequestError
 
@@ -47,6 +48,9 @@ SIGNATURE = "serving_default"
 TF_DTYPES = {"FP64": "DT_DOUBLE", "BYTES": "DT_STRING", "INT64": "DT_INT64", "BOOL": "DT_BOOL"}
 ROWS = TypeAdapter(list[Row])
 COLUMN = TypeAdapter(list[Number])
+# A model with categorical features: any JSON value in a row or a column, each checked against its feature's type
+ANY_ROWS = TypeAdapter(list[AnyRow])
+ANY_COLUMN = TypeAdapter(list[Any])
 
 
 def _inputs_form(value: Any) -> str | None:
@@ -71,6 +75,19 @@ class TfPredictRequest(BaseModel):
     signature_name: str | None = Field(default=None, description=f"Only {SIGNATURE!r}.")
     instances: list[Row] | None = Field(default=None, description="Row format: one row per instance.")
     inputs: Inputs | None = Field(default=None, description="Columnar format: rows, or {name: values}.")
+
+
+class TypedTfPredictRequest(BaseModel):
+    """A model with categorical features: ``instances`` rows hold strings for them (columns: ``inputs``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    signature_name: str | None = Field(default=None, description=f"Only {SIGNATURE!r}.")
+    instances: list[AnyRow] | None = Field(default=None, description="Row format: one row per instance.")
+    inputs: Inputs | None = Field(default=None, description="Columnar format: rows, or {name: values}.")
+
+
+AnyTfPredictRequest = TfPredictRequest | TypedTfPredictRequest
 
 
 class TfPredictResponse(BaseModel):
@@ -118,9 +135,10 @@ async def predict(request: Request, name: str) -> JSONResponse:
     return JSONResponse({"outputs": values if len(values) > 1 else next(iter(values.values()))})
 
 
-def predict_body(raw: bytes, bundle: ModelBundle, settings: Settings) -> tuple[Rows, TfPredictRequest]:
+def predict_body(raw: bytes, bundle: ModelBundle, settings: Settings) -> tuple[Rows, AnyTfPredictRequest]:
     """A :predict body: its rows (``instances``, row format, or ``inputs``, columnar format) and the body."""
-    body = parse_body(TfPredictRequest, raw)
+    typed = bundle.features.typed  # strings for the categorical features
+    body: AnyTfPredictRequest = parse_body(TypedTfPredictRequest, raw) if typed else parse_body(TfPredictRequest, raw)
     if body.signature_name not in (None, SIGNATURE):
         raise RequestError(400, f"signature_name {body.signature_name!r} not found: this model has {SIGNATURE!r}")
     with unfit_as_bad_request():
@@ -135,17 +153,18 @@ async def other_verb(request: Request, name: str, verb: str) -> JSONResponse:
     raise RequestError(400, f"{verb!r} is not served: POST /v1/models/{name}:predict with 'instances' or 'inputs'")
 
 
-def request_rows(body: TfPredictRequest, features: Features, max_rows: int) -> Rows:
+def request_rows(body: AnyTfPredictRequest, features: Features, max_rows: int) -> Rows:
     if (body.instances is None) == (body.inputs is None):
         raise RequestError(400, "give either 'instances' (row format) or 'inputs' (columnar format), not both")
     if body.instances is not None:
         return rows_to_matrix(body.instances, features, max_rows)
+    rows, column = (ANY_ROWS, ANY_COLUMN) if features.typed else (ROWS, COLUMN)
     if isinstance(body.inputs, list):
-        return rows_to_matrix(validated(ROWS, body.inputs, "inputs"), features, max_rows, "inputs")
+        return rows_to_matrix(validated(rows, body.inputs, "inputs"), features, max_rows, "inputs")
     columns: dict[str, list[Any]] = body.inputs or {}
     if list(columns) == [INPUT_NAME]:
-        return rows_to_matrix(validated(ROWS, columns[INPUT_NAME], "inputs.features"), features, max_rows, "inputs")
-    values = {name: validated(COLUMN, column, f"inputs.{name}") for name, column in columns.items()}
+        return rows_to_matrix(validated(rows, columns[INPUT_NAME], "inputs.features"), features, max_rows, "inputs")
+    values = {name: validated(column, values, f"inputs.{name}") for name, values in columns.items()}
     lengths = {len(column) for column in values.values()}
     if len(lengths) > 1:
         raise RequestError(400, f"inputs: columns of different lengths ({sorted(lengths)}): one value per row each")
@@ -173,8 +192,12 @@ def metadata_of(manifest: Manifest) -> dict[str, Any]:
         shape = {"dim": dims, "unknown_rank": False}
         return {"dtype": TF_DTYPES[spec.datatype], "tensor_shape": shape, "name": spec.name}
 
+    inputs = {INPUT_NAME: tensor_info(input_spec(manifest))}
+    if manifest.has_categories:  # one input per feature: a column of one value per row (strings: DT_STRING)
+        columns = [TensorSpec(spec.name, spec.datatype, [-1]) for spec in feature_specs(manifest)]
+        inputs = {spec.name: tensor_info(spec) for spec in columns}
     signature = {
-        "inputs": {INPUT_NAME: tensor_info(input_spec(manifest))},
+        "inputs": inputs,
         "outputs": {spec.name: tensor_info(spec) for spec in output_specs(manifest)},
         "method_name": "tensorflow/serving/predict",
     }

@@ -2,8 +2,9 @@
 bundle, not from the default model: its own reference rows (so a body fits its features), the answers the
 packager recorded for them, its classes, name and version. ``/predict`` gets request and answer
 examples; the protocols' ``infer`` and ``:predict`` get request examples, and their ``{name}`` and
-``{version}`` path parameters the model's. With a refused bundle there are none. FastAPI builds the
-document when ``/openapi.json`` is first asked for, so this costs the cold start nothing.
+``{version}`` path parameters the model's. With a refused bundle there are none. A model with categorical features
+also gets request schemas that say what it takes (each feature's type in a row, one infer input per feature).
+FastAPI builds the document when ``/openapi.json`` is first asked for, so this costs the cold start nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import FastAPI
 from predictor.model.manifest import Categorical, Manifest
 
 ONE, TWO = slice(0, 1), slice(0, 2)
+PROTOCOL_BODIES = ("/infer", ":predict")  # the ends of the protocols' POST paths, which take request bodies
 # Features: a wider model has one example, one row for /predict (20,000 features: /openapi.json 0.2 MB, not 1.9).
 WIDE = 1_000
 
@@ -54,19 +56,29 @@ def predict_examples(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]
 
 def protocol_examples(manifest: Manifest) -> dict[str, dict[str, Any]]:
     """Request examples by the end of the operation's path: Open Inference ``/infer``, TF Serving ``:predict``
-    (the first two reference rows; none for a wide model)."""
-    from predictor.protocols.served_model import INPUT_NAME  # with the protocols, on first use
+    (the first two reference rows; none for a wide model). A model with categorical features gets one tensor per
+    feature (BYTES for a categorical one) and, for TF Serving, one column per feature: strings for those."""
+    from predictor.protocols.served_model import INPUT_NAME, feature_specs  # with the protocols, on first use
 
     if manifest.n_features > WIDE:
         return {}
     rows = manifest.reference.rows[TWO]
-    flat = [value for row in rows for value in row]  # row-major, as tritonclient sends a numpy array
-    tensor = {"name": INPUT_NAME, "shape": [len(rows), manifest.n_features], "datatype": "FP64", "data": flat}
+    if manifest.has_categories:
+        columns = {name: [row[i] for row in rows] for i, name in enumerate(manifest.feature_names)}
+        tensors = [
+            {"name": spec.name, "shape": [len(rows), 1], "datatype": spec.datatype, "data": columns[spec.name]}
+            for spec in feature_specs(manifest)
+        ]
+        columnar: dict[str, Any] = columns
+    else:
+        flat = [value for row in rows for value in row]  # row-major, as tritonclient sends a numpy array
+        tensors = [{"name": INPUT_NAME, "shape": [len(rows), manifest.n_features], "datatype": "FP64", "data": flat}]
+        columnar = {INPUT_NAME: rows}
     return {
-        "/infer": _named(infer=("a batch of rows", {"id": "1", "inputs": [tensor]})),
+        "/infer": _named(infer=("a batch of rows", {"id": "1", "inputs": tensors})),
         ":predict": _named(
             instances=("row format", {"instances": rows}),
-            inputs=("columnar format", {"inputs": {INPUT_NAME: rows}}),
+            inputs=("columnar format", {"inputs": columnar}),
         ),
     }
 
@@ -81,8 +93,8 @@ def feature_schema(categorical: Categorical | None) -> dict[str, Any]:
     return {"type": "string", "description": f"a category: {listed}; others are served as the encoder ignores them"}
 
 
-def typed_request_schema(manifest: Manifest) -> dict[str, Any]:
-    """/predict's body for a model with categorical features: each feature's type, by position and by name."""
+def typed_row_schema(manifest: Manifest) -> dict[str, Any]:
+    """A row of a model with categorical features: each feature's type, by position or by name."""
     values = [feature_schema((manifest.categorical or {}).get(name)) for name in manifest.feature_names]
     n = manifest.n_features
     by_position = {"type": "array", "prefixItems": values, "minItems": n, "maxItems": n}
@@ -90,7 +102,12 @@ def typed_request_schema(manifest: Manifest) -> dict[str, Any]:
         "type": "object", "properties": dict(zip(manifest.feature_names, values, strict=True)),
         "required": manifest.feature_names, "additionalProperties": False,
     }  # fmt: skip
-    row = {"anyOf": [by_position, by_name]}
+    return {"anyOf": [by_position, by_name]}
+
+
+def typed_request_schema(manifest: Manifest) -> dict[str, Any]:
+    """/predict's body for a model with categorical features: each feature's type, by position and by name."""
+    row = typed_row_schema(manifest)
     return {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -98,6 +115,26 @@ def typed_request_schema(manifest: Manifest) -> dict[str, Any]:
             "instances": {"type": "array", "items": row, "description": "Rows to predict, at most MAX_BATCH_ROWS."},
         },
     }  # fmt: skip
+
+
+# The fields of an infer request's input, as a model with categorical features takes them (one input per feature)
+TYPED_INFER_INPUT = {
+    "name": "A feature's name: one input per feature, in any order.",
+    "shape": "[n_rows, 1] (or [n_rows]).",
+    "datatype": "BYTES (strings) for a categorical feature; FP64, FP32 (FP16, INT*, UINT* too) for the others.",
+}
+
+
+def _describe_typed_body(operation: dict[str, Any], ending: str, manifest: Manifest) -> None:
+    """A protocol's request schema for a model with categorical features: an infer request's inputs are the
+    features', a TF Serving row holds each feature's type (strings for the categorical ones)."""
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    if ending == "/infer":
+        fields = schema["properties"]["inputs"]["items"]["properties"]
+        for key, description in TYPED_INFER_INPUT.items():
+            fields[key]["description"] = description
+    else:
+        schema["properties"]["instances"]["anyOf"][0]["items"] = typed_row_schema(manifest)
 
 
 def _add_to_operation(operation: dict[str, Any], manifest: Manifest, bodies: dict[str, Any] | None) -> None:
@@ -112,8 +149,10 @@ def add_examples(document: dict[str, Any], manifest: Manifest) -> None:
     protocols = protocol_examples(manifest)
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            ending = next((end for end in protocols if path.endswith(end)), None)
-            _add_to_operation(operation, manifest, protocols[ending] if ending and method == "post" else None)
+            ending = next((end for end in PROTOCOL_BODIES if path.endswith(end)), None) if method == "post" else None
+            _add_to_operation(operation, manifest, protocols.get(ending) if ending else None)
+            if ending and manifest.has_categories:
+                _describe_typed_body(operation, ending, manifest)
     requests, answers = predict_examples(manifest)
     predict = document["paths"]["/predict"]["post"]
     if manifest.has_categories:
