@@ -195,6 +195,21 @@ def handler(app_module: ModuleType) -> Handler:
 
 
 @pytest.fixture(scope="session")
+def price_handler(price_bundle: Path) -> Handler:
+    return production_handler(import_app(price_bundle))
+
+
+@pytest.fixture(scope="session")
+def price_native_handler(price_native_bundle: Path) -> Handler:
+    return production_handler(import_app(price_native_bundle))
+
+
+@pytest.fixture(scope="session")
+def band_handler(band_bundle: Path) -> Handler:
+    return production_handler(import_app(band_bundle))
+
+
+@pytest.fixture(scope="session")
 def iris_handler(iris_bundle: Path) -> Handler:
     return production_handler(import_app(iris_bundle))
 

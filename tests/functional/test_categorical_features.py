@@ -11,33 +11,14 @@ from typing import Any
 import joblib
 import pytest
 
-from tests.conftest import Handler, import_app, production_handler
-from tests.housing import CATEGORICAL, FEATURES, HousingFiles, held_out
+from tests.conftest import Handler
+from tests.housing import CATEGORICAL, FEATURES, HousingFiles, held_out, json_rows
 from tests.utils import assert_labels_equal, assert_predictions_close, manifest_of, rest_event
-
-
-@pytest.fixture(scope="module")
-def price_handler(price_bundle: Path) -> Handler:
-    return production_handler(import_app(price_bundle))
-
-
-@pytest.fixture(scope="module")
-def price_native_handler(price_native_bundle: Path) -> Handler:
-    return production_handler(import_app(price_native_bundle))
-
-
-@pytest.fixture(scope="module")
-def band_handler(band_bundle: Path) -> Handler:
-    return production_handler(import_app(band_bundle))
 
 
 def post(handler: Handler, body: Any) -> tuple[int, dict[str, Any]]:
     answer = handler(rest_event("POST", "/predict", json.dumps(body).encode()))
     return answer["statusCode"], json.loads(answer["body"])
-
-
-def rows_of(frame: Any) -> list[list[Any]]:
-    return [[*map(float, row[:3]), *row[3:]] for row in frame[FEATURES].itertuples(index=False)]
 
 
 def test_the_manifest_types_each_feature_from_the_encoders(price_bundle: Path, band_bundle: Path) -> None:
@@ -71,7 +52,7 @@ def test_held_out_rows_by_position_and_by_name_are_the_pipelines_own_answers(
     bundle = request.getfixturevalue(which.replace("_handler", "_bundle"))
     frame = held_out(housing.price_csv)
     expected = joblib.load(housing.regressor).predict(frame)
-    status, batch = post(handler, {"instances": rows_of(frame)})
+    status, batch = post(handler, {"instances": json_rows(frame)})
     assert status == 200, batch
     assert_predictions_close(batch["predictions"], expected, bundle)
     by_name = frame.iloc[:20].to_dict(orient="records")
@@ -89,7 +70,7 @@ def test_an_unknown_city_is_served_as_the_one_hot_encoder_ignores_it(
 ) -> None:
     handler: Handler = request.getfixturevalue(which)
     frame = held_out(housing.price_csv).iloc[:3].assign(city="Grenoble")
-    status, answer = post(handler, {"instances": rows_of(frame)})
+    status, answer = post(handler, {"instances": json_rows(frame)})
     assert status == 200, answer
     expected = joblib.load(housing.regressor).predict(frame)
     assert_predictions_close(
@@ -101,7 +82,7 @@ def test_the_classifier_answers_the_pipelines_labels(band_handler: Handler, band
                                                      housing: HousingFiles) -> None:  # fmt: skip
     frame = held_out(housing.band_csv)
     pipeline = joblib.load(housing.classifier)
-    status, answer = post(band_handler, {"instances": rows_of(frame)})
+    status, answer = post(band_handler, {"instances": json_rows(frame)})
     assert status == 200, answer
     assert_labels_equal(answer["predictions"], pipeline.predict(frame))
     assert_predictions_close(answer["probabilities"], pipeline.predict_proba(frame), band_bundle)

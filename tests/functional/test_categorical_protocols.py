@@ -14,7 +14,7 @@ import joblib
 import pytest
 import tritonclient.http as triton
 
-from tests.conftest import Handler, import_app, production_handler
+from tests.conftest import Handler
 from tests.housing import CATEGORICAL, FEATURES, NUMERIC, HousingFiles, held_out
 from tests.utils import (
     assert_labels_equal,
@@ -26,21 +26,6 @@ from tests.utils import (
 
 CITIES = ["Lille", "Lyon", "Marseille", "Nantes", "Paris"]
 TYPES = ["flat", "house", "studio"]
-
-
-@pytest.fixture(scope="module")
-def price_handler(price_bundle: Path) -> Handler:
-    return production_handler(import_app(price_bundle))
-
-
-@pytest.fixture(scope="module")
-def price_native_handler(price_native_bundle: Path) -> Handler:
-    return production_handler(import_app(price_native_bundle))
-
-
-@pytest.fixture(scope="module")
-def band_handler(band_bundle: Path) -> Handler:
-    return production_handler(import_app(band_bundle))
 
 
 def call(handler: Handler, method: str, path: str, body: bytes = b"", **headers: str) -> tuple[int, Any]:

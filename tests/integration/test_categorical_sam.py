@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import joblib
 import pytest
 
 from predictor.model.manifest import read_manifest
-from tests.housing import FEATURES, HousingFiles, held_out
+from tests.housing import HousingFiles, held_out, json_rows
 from tests.integration.conftest import ModelLayer, build_with_layer, sam_start_api
 from tests.utils import assert_predictions_close
 from tools.build.model_layer import copy_bundle
@@ -35,17 +34,13 @@ def price_api(
         yield base
 
 
-def rows_of(frame: Any) -> list[list[Any]]:
-    return [[float(v) if not isinstance(v, str) else v for v in row] for row in frame[FEATURES].itertuples(index=False)]
-
-
 def test_rows_with_strings_through_sam_local_start_api(price_api: str, price_bundle: Path,
                                                        housing: HousingFiles) -> None:  # fmt: skip
     pipeline = joblib.load(housing.regressor)
     frame = held_out(housing.price_csv).iloc[:50]
     unknown = frame.iloc[:2].assign(city="Grenoble")
     with httpx2.Client(base_url=price_api, timeout=120) as client:
-        positional = client.post("/predict", json={"instances": rows_of(frame)})
+        positional = client.post("/predict", json={"instances": json_rows(frame)})
         named = client.post("/predict", json={"features": frame.iloc[0].to_dict()})
         unseen = client.post("/predict", json={"instances": unknown.to_dict(orient="records")})
         number = client.post("/predict", json={"features": [50.0, 30.0, 3.0, 75, "flat"]})

@@ -40,7 +40,7 @@ from predictor.model.manifest import (
     sha256_of,
 )
 from predictor.model.native_runtime import VERSIONS as SKLEARN_VERSIONS
-from predictor.model.native_runtime import make_single_process
+from predictor.model.native_runtime import make_single_process, one_thread
 from predictor.model.reference import Reference
 from predictor.model.runtime import to_jsonable
 from tools.model import boosters, named_columns
@@ -157,6 +157,7 @@ def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard
     """Write the bundle to ``out`` atomically (a staging folder renamed into place)."""
     task = task_of(estimator)
     make_single_process(estimator)
+    one_thread()  # as the function predicts, and not slowed by threads waiting for each other
     categorical = categorical_features(estimator, feature_names)
     check_takes_rows(estimator, feature_names, categorical)
     known = card.eval_rows
