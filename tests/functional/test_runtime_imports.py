@@ -30,11 +30,15 @@ class Context:  # what Powertools and the app read of a Lambda context
 
 response = app.handler(json.loads(sys.stdin.read()), Context())
 packages = sorted({name.partition(".")[0] for name in sys.modules})
-print(json.dumps({"response": response, "packages": packages}))
+threads = None
+if "sklearn" in sys.modules:  # the native runtime's OpenMP and BLAS threads (threadpoolctl, after the packages)
+    from threadpoolctl import threadpool_info
+    threads = max(info["num_threads"] for info in threadpool_info())
+print(json.dumps({"response": response, "packages": packages, "threads": threads}))
 """
 
 
-def serve_in_fresh_interpreter(model: ZooModel) -> tuple[dict[str, Any], set[str]]:
+def serve_in_fresh_interpreter(model: ZooModel) -> tuple[dict[str, Any], set[str], int | None]:
     rows = model.held_out[:5]
     event = {**load_event("rest-predict-batch"), "body": json.dumps({"instances": rows.tolist()})}
     env = {**os.environ, "MODEL_DIR": str(model.bundle), "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"}
@@ -48,7 +52,7 @@ def serve_in_fresh_interpreter(model: ZooModel) -> tuple[dict[str, Any], set[str
     response = out["response"]
     assert response["statusCode"] == 200, response["body"]
     assert_answers_match(model, json.loads(response["body"]), rows)
-    return response, set(out["packages"])
+    return response, set(out["packages"]), out["threads"]
 
 
 @pytest.mark.parametrize(
@@ -57,7 +61,7 @@ def serve_in_fresh_interpreter(model: ZooModel) -> tuple[dict[str, Any], set[str
 def test_an_onnx_bundle_is_served_without_scikit_learn_or_scipy(name: str, zoo: dict[str, ZooModel]) -> None:
     model = zoo[name]
     assert model.manifest["runtime"] == "onnx"
-    _, packages = serve_in_fresh_interpreter(model)
+    _, packages, _ = serve_in_fresh_interpreter(model)
     assert "onnxruntime" in packages
     imported = {"sklearn", "scipy", "joblib", "xgboost", "lightgbm", "onnxmltools", "skl2onnx"} & packages
     assert imported == set(), "an ONNX bundle's process imported them"
@@ -66,15 +70,17 @@ def test_an_onnx_bundle_is_served_without_scikit_learn_or_scipy(name: str, zoo: 
 def test_a_scikit_learn_bundle_imports_them(zoo: dict[str, ZooModel]) -> None:
     model = zoo["function-transformer"]
     assert model.manifest["runtime"] == "sklearn"
-    _, packages = serve_in_fresh_interpreter(model)
+    _, packages, threads = serve_in_fresh_interpreter(model)
     assert {"sklearn", "scipy", "joblib"} <= packages
     assert {"onnxruntime", "xgboost", "lightgbm"} & packages == set()
+    assert threads == 1, "the native runtime must predict with one OpenMP and BLAS thread"
 
 
 @pytest.mark.parametrize(("name", "library"), [("xgboost-gblinear", "xgboost"), ("lightgbm-linear-tree", "lightgbm")])
 def test_a_booster_bundle_imports_its_library_and_no_other(name: str, library: str, zoo: dict[str, ZooModel]) -> None:
     model = zoo[name]
     assert model.manifest["runtime"] == library
-    _, packages = serve_in_fresh_interpreter(model)
+    _, packages, threads = serve_in_fresh_interpreter(model)
     assert {library, "sklearn", "joblib"} <= packages
+    assert threads == 1
     assert {"onnxruntime", "xgboost", "lightgbm"} - {library} & packages == set()
