@@ -61,7 +61,7 @@ $(SAM_VENV)/.stamp: requirements-sam.txt pyproject.toml
 # only a restart (Ctrl-C, make local: it builds again) serves the new one. `make invoke` builds each time.
 model: $(VENV)/.stamp
 	$(BIN)/package-model $(PACKAGE_ARGS)
-	@$(if $(filter $(BUNDLE),$(MODEL_OUT)),echo "make model: a running make local still serves the previous bundle: stop it (Ctrl-C) and run make local again")
+	@$(if $(filter $(BUNDLE),$(MODEL_OUT)),echo "make model: a make local started before still serves the previous bundle: restart it (Ctrl-C, make local)")
 
 $(BUNDLE)/manifest.json: | $(VENV)/.stamp
 	$(BIN)/package-model --out $(BUNDLE)
