@@ -6,7 +6,6 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
-from predictor.events.stage import StageRootPath
 from predictor.model.bundle import LoadedBundle
 from predictor.observability import EmfTelemetry, PrometheusTelemetry, Telemetry
 from predictor.routes.predict import router, routes
@@ -103,7 +102,8 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
         add_metrics_route(app, telemetry)
     add_error_handlers(app)
     # add_middleware wraps everything added before it, so a request meets the middleware in the reverse
-    # order of these calls: ObserveResponses -> StageRootPath -> CORS (when configured) -> the routes.
+    # order of these calls: ObserveResponses (which also sets the stage prefix, needed before routing) -> CORS
+    # (when configured) -> the routes.
     if settings.cors_allow_origins:  # only the origins listed in CORS_ALLOW_ORIGINS (prod lists them)
         app.add_middleware(
             CORSMiddleware,
@@ -113,7 +113,6 @@ def create_app(settings: Settings, loaded: LoadedBundle, telemetry: Telemetry | 
             expose_headers=[MODEL_VERSION_HEADER, "X-Cold-Start"],
             max_age=600,
         )
-    app.add_middleware(StageRootPath)  # the stage prefix must be known before routing
     # Outermost: every response is observed, the preflights CORS answers by itself included.
     app.add_middleware(ObserveResponses, version=version, telemetry=telemetry, first=app.state.first_response)
     return app
