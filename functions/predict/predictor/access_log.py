@@ -6,15 +6,18 @@ most of it Powertools' formatter's generic work: the caller's frame looked up, e
 and filtered for extras, exceptions and stack traces looked for, ``None`` values stripped. ``JsonLines`` writes the
 request line as Powertools would, with the same keys in the same order (the formatter's keys: level, location,
 message, timestamp, service, the Lambda context's, the model version; then the request's; then ``xray_trace_id``
-when tracing is on), in one ``json.dumps``. Every other record goes through Powertools' formatter unchanged.
+when tracing is on), in one call of the formatter's JSON encoder. Every other record goes through Powertools'
+formatter unchanged.
 
-``log_request`` makes no ``LogRecord`` when the line's way is the usual one: the logger with no filters, its
-handlers (and, while it propagates, its parents') plain ``StreamHandler``s with no filters and a ``JsonLines``
-formatter. It then does what ``Logger.handle`` and ``StreamHandler.emit`` would: each handler at INFO or below gets
-the line on its stream, under its lock, then flushed. Any other way (a filter, another kind of handler or
-formatter, no handler at all: logging's last resort, a log format naming a record attribute the line does not
-have) goes through ``makeRecord`` and ``Logger.handle`` as before. The level is the logger's own
-(``isEnabledFor``): Powertools' log sampling, which sets it to DEBUG, still applies.
+``log_request`` makes no ``LogRecord`` for the handlers on the usual way: it walks the handlers an INFO record of
+the logger reaches (``Logger.callHandlers``' walk: the logger's, then its parents' while it propagates) and writes
+the line itself to each plain ``StreamHandler`` (no subclass, no filters, a ``JsonLines`` formatter), as
+``StreamHandler.emit`` would: on its stream, under its lock, then flushed. A handler whose filters are Powertools'
+``SuppressFilter`` refusing the logger's name (on Lambda, the runtime's root handler) is skipped, as that filter
+would decide; any other handler handles a record made for it, as before. ``Logger.handle`` takes the whole line when
+the logger is disabled or has filters, when no handler is found (logging's last resort), or when a key's format
+names a record attribute the direct line does not carry. The level is the logger's own (``isEnabledFor``):
+Powertools' log sampling, which sets it to DEBUG, still applies.
 """
 
 from __future__ import annotations

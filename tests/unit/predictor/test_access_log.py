@@ -152,3 +152,19 @@ def test_a_stream_that_fails_is_the_handler_s_error(log_lines: io.StringIO, monk
         std.removeHandler(handler)
     assert [(record.getMessage(), record.levelno) for record in errors] == [("request", logging.INFO)]
     assert len(request_lines(log_lines)) == 1
+
+
+def test_log_sampling_still_decides(log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Powertools' sampling (a rate of 1: every invocation sampled) sets the logger to DEBUG: the line is written
+    even where the configured level is WARNING."""
+    std = logging.getLogger(logger.name)
+    monkeypatch.setattr(logger, "initial_log_level", logging.WARNING)
+    monkeypatch.setattr(logger, "sampling_rate", 1)
+    level = std.level
+    try:
+        logger.refresh_sample_rate_calculation()
+        log_request(std, "request", FIELDS)
+    finally:
+        std.setLevel(level)
+    assert std.getEffectiveLevel() == level
+    assert [line["status"] for line in request_lines(log_lines)] == [200]
