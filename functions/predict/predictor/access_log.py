@@ -182,9 +182,9 @@ class RequestLine:
 def write(handler: logging.Handler, text: str, line: RequestLine) -> None:
     """``StreamHandler.emit`` of a formatted line, under the handler's lock as ``Handler.handle`` takes it."""
     stream_handler = cast("logging.StreamHandler[Any]", handler)
-    stream = stream_handler.stream
     handler.acquire()
     try:
+        stream = stream_handler.stream  # read under the lock, which setStream takes to change it
         stream.write(text + stream_handler.terminator)
         if hasattr(stream, "flush"):  # StreamHandler.flush, under the lock already held
             stream.flush()
