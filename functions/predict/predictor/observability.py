@@ -9,7 +9,7 @@ Each blob carries two dimension sets, ``[service]`` (what the rollback alarm wat
 versions) and ``[model_version]`` (what the dashboard splits by). Mangum turns an unhandled exception
 into a 500 response, which Lambda's ``Errors`` metric never counts: ``ServerErrors`` does.
 ``EmfTelemetry`` keeps an invocation's values in a dict and writes them as the one blob Powertools' ``Metrics``
-would (namespace, service and dimension sets as it resolves them), in one ``json.dumps`` at the end of the
+would (namespace, service and dimension sets as it resolves them), in one serialisation at the end of the
 invocation (predictor/invocation.py): Powertools' per-metric validation and serialisation took ~90 µs a request
 in a cProfile of the handler.
 
@@ -25,6 +25,7 @@ import time
 from typing import Protocol
 
 from aws_lambda_powertools import Logger, Metrics
+from pydantic_core import to_json
 
 from predictor.access_log import JsonLines
 
@@ -76,7 +77,9 @@ class EmfTelemetry:
 
     def flush(self) -> None:
         """The buffered values as one EMF line on stdout (none when there are none), then forgotten. The blob's
-        directive (namespace, dimension sets, metric names and units) is serialised once per set of names."""
+        directive (namespace, dimension sets, metric names and units) is serialised once per set of names; the values
+        by pydantic-core (pinned with pydantic), a quarter of ``json.dumps``' time (``timeit``): the same text for
+        these floats, counts and latencies in ms rounded to the µs (it writes 1e-05 as 0.00001, never met here)."""
         if not self.values:
             return
         values, self.values = self.values, {}
@@ -87,7 +90,7 @@ class EmfTelemetry:
             spec = {"Namespace": self.namespace, "Dimensions": self.dimension_sets, "Metrics": definitions}
             directive = self.directives[names] = json.dumps([spec], separators=(",", ":"))
         timestamp = int(time.time() * 1000)
-        body = json.dumps(values, separators=(",", ":"))[1:]
+        body = to_json(values).decode()[1:]  # "Requests":[1.0],...}
         sys.stdout.write(
             f'{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":{directive}}},{self.dimensions_json},{body}\n'
         )

@@ -1,9 +1,10 @@
 """API Gateway stages for ASGI: the URL prefix a browser sees becomes the ASGI ``root_path``.
 
 Mangum always sets ``root_path`` to "" and, for HTTP API (v2) events, passes ``rawPath``-like paths
-that still carry a named stage. This middleware reads the raw event (Mangum puts it in
+that still carry a named stage. ``stage_scope`` reads the raw event (Mangum puts it in
 ``scope["aws.event"]``) and fixes both, so routes match and ``/docs`` points at the right
-``openapi.json``:
+``openapi.json``; the outermost middleware applies it before anything routes the request
+(predictor/web/middleware.py):
 
 - REST API (v1): ``requestContext.path`` is what the client requested ("/prod/docs" on the
   execute-api domain, "/docs" or "/base/docs" on a custom domain) and ``path`` is the route ("/docs").
@@ -23,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 EXECUTE_API_HOST = re.compile(
     r"[a-z0-9]+(-vpce-[a-z0-9]+)?\.execute-api\.[a-z0-9-]+\.(vpce\.)?amazonaws\.com(\.cn)?(:\d+)?", re.IGNORECASE
@@ -79,17 +80,14 @@ def stage_prefix(event: dict[str, Any], path: str) -> str:
     return ""
 
 
-class StageRootPath:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        event = scope.get("aws.event")
-        if scope["type"] == "http" and isinstance(event, dict):
-            prefix = stage_prefix(event, scope["path"])
-            if prefix:
-                scope = dict(scope)
-                scope["root_path"] = prefix
-                # Starlette strips root_path from path when path starts with it (v2); a v1 path
-                # does not carry the stage and is routed as is.
-        await self.app(scope, receive, send)
+def stage_scope(scope: Scope) -> Scope:
+    """``scope`` with the stage prefix as its ``root_path`` (a copy), or ``scope`` itself when it has none."""
+    event = scope.get("aws.event")
+    if scope["type"] == "http" and isinstance(event, dict):
+        prefix = stage_prefix(event, scope["path"])
+        if prefix:
+            scope = dict(scope)
+            scope["root_path"] = prefix
+            # Starlette strips root_path from path when path starts with it (v2); a v1 path
+            # does not carry the stage and is routed as is.
+    return scope

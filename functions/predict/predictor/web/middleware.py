@@ -1,5 +1,7 @@
 """ObserveResponses, the outermost middleware: every response the app makes carries ``X-Model-Version``
-(and a process's first one ``X-Cold-Start: true``), is counted by status and logged in one line."""
+(and a process's first one ``X-Cold-Start: true``), is counted by status and logged in one line. It also gives the
+request its API Gateway stage as ``root_path`` (predictor/events/stage.py) before anything routes it: one
+middleware for both, as each layer costs a coroutine and its frame per request."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from predictor.access_log import log_request
+from predictor.events.stage import stage_scope
 from predictor.observability import Telemetry, logger
 
 MODEL_VERSION_HEADER = "X-Model-Version"
@@ -32,7 +35,7 @@ class FirstResponse:
 
 class ObserveResponses:
     """Adds ``X-Model-Version`` to every response (and ``X-Cold-Start: true`` to a process's first),
-    counts it by status, and logs one line per request."""
+    counts it by status, and logs one line per request; the app gets the request with its stage as ``root_path``."""
 
     def __init__(self, app: ASGIApp, version: str | None, telemetry: Telemetry, first: FirstResponse) -> None:
         self.app = app
@@ -59,7 +62,7 @@ class ObserveResponses:
             await send(message)
 
         try:
-            await self.app(scope, receive, observed_send)
+            await self.app(stage_scope(scope), receive, observed_send)
         finally:
             self.telemetry.response(status)
             duration_ms = round((time.perf_counter() - start) * 1000, 3)
