@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -137,6 +138,8 @@ def check_finite(predictions: Any, n_rows: int) -> None:
     the model's own float array (no copy) when every value is finite; the rows are looked for only when one is not."""
     is_float = isinstance(predictions, np.ndarray) and predictions.dtype.kind == "f"
     values = predictions if is_float else np.asarray(predictions, dtype=np.float64)
+    if values.size == 1 and math.isfinite(values.item()):  # one row, one number: no ufunc and reduction to pay
+        return
     if np.isfinite(values).all():
         return
     bad = np.flatnonzero(~np.isfinite(values.reshape(n_rows, -1)).all(axis=1))

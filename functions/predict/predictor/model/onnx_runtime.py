@@ -105,6 +105,8 @@ class OnnxRuntimeModel:
 
     def feed(self, rows: Rows) -> dict[str, Any]:
         """The graph's inputs for ``rows``: the one (n, n_features) tensor, or a (n, 1) column per feature."""
+        if self.dtype == np.float64 and not self.info.input_per_feature:  # nothing to cast: nothing overflows
+            return {self.info.input_name: np.ascontiguousarray(rows, dtype=np.float64)}
         # float32 graphs: inputs beyond float32's range become +-inf, as scikit-learn's trees do themselves.
         with np.errstate(over="ignore"):
             if not self.info.input_per_feature:

@@ -16,6 +16,7 @@ from predictor.pipeline import get_bundle, serve
 from predictor.rows import parse_request, to_matrix
 from predictor.schemas import BatchPrediction, ErrorResponse, Health, PredictRequest, SinglePrediction
 from predictor.settings import Settings
+from predictor.web.json_answer import JsonAnswer
 from predictor.web.request_route import DocumentedLater
 
 router = APIRouter()
@@ -83,7 +84,7 @@ async def predict(request: Request) -> JSONResponse:
     if manifest.classes is not None:
         content["classes"] = manifest.classes
     content["model_version"] = manifest.version
-    return JSONResponse(content)
+    return JsonAnswer(content)
 
 
 def predict_body(body: bytes, bundle: ModelBundle, settings: Settings) -> tuple[Rows, bool]:
