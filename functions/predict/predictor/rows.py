@@ -1,20 +1,22 @@
 """From a request body to the rows the model gets, or a ``RequestError`` saying what is wrong: a float64 matrix, checked
 by the schema (``PredictRequest``); for a model with categorical features an object matrix of strings and floats,
-each value checked against its feature's type (``TypedPredictRequest``, predictor/model/features.py)."""
+each value checked against its feature's type (predictor/typed_request.py, predictor/model/features.py)."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import ValidationError
 
 from predictor.model.features import Features, describe
 from predictor.model.runtime import Rows
-from predictor.schemas import PredictRequest, TypedPredictRequest
+from predictor.schemas import PredictRequest
 from predictor.web.errors import RequestError
+
+if TYPE_CHECKING:
+    from predictor.typed_request import TypedPredictRequest
 
 MAX_LISTED_ERRORS = 5
 
@@ -52,7 +54,11 @@ def parse_request(body: bytes, typed: bool = False) -> PredictRequest | TypedPre
     if not body.strip():
         raise RequestError(400, "empty request body: send a JSON object with 'features' or 'instances'")
     try:
-        return (TypedPredictRequest if typed else PredictRequest).model_validate_json(body)
+        if typed:
+            from predictor.typed_request import TypedPredictRequest  # built when such a model is served
+
+            return TypedPredictRequest.model_validate_json(body)
+        return PredictRequest.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = errors[0]
@@ -85,6 +91,8 @@ def _row_from_object(row: dict[str, Any], names: list[str], where: str) -> list[
 
 def _with_guess(unknown: str, missing: list[str]) -> str:
     """An unknown feature name, and the missing one it is probably a misspelling of."""
+    import difflib  # on this error's path only: 1 ms of imports the cold start need not pay
+
     guess = difflib.get_close_matches(unknown, missing, n=1)
     return f"{unknown} (did you mean {guess[0]}?)" if guess else unknown
 

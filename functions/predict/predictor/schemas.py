@@ -50,15 +50,6 @@ class PredictRequest(BaseModel):
     instances: list[Row] | None = Field(default=None, description="Rows to predict, at most MAX_BATCH_ROWS.")
 
 
-class TypedPredictRequest(BaseModel):
-    """/predict's body for a model with categorical features: numbers for numeric features, strings for the others."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    features: AnyRow | None = Field(default=None, description="One row: n values, or {feature_name: value}.")
-    instances: list[AnyRow] | None = Field(default=None, description="Rows to predict, at most MAX_BATCH_ROWS.")
-
-
 # A regression's number (a list of them for a multi-output regressor), or a classifier's label as the model names it.
 Label = float | int | str | bool | list[float]
 
