@@ -7,18 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import ValidationError
 
 from predictor.model.features import Features, describe
 from predictor.model.runtime import Rows
 from predictor.schemas import PredictRequest
-from predictor.web.errors import RequestError
+from predictor.web.errors import RequestError, listed
 
 if TYPE_CHECKING:
     from predictor.typed_request import TypedPredictRequest
-
-MAX_LISTED_ERRORS = 5
 
 
 def location(parts: tuple[int | str, ...]) -> str:
@@ -108,9 +105,7 @@ def to_matrix(request: PredictRequest | TypedPredictRequest, features: Features,
         raise RequestError(422, "give either 'features' (one row) or 'instances' (a batch), not both")
     if request.features is not None:
         row = _ordered(request.features, features.names, "features")
-        if not features.typed:
-            return np.array([row], dtype=np.float64), True
-        return _typed([row], [request.features], features, lambda i: "features"), True
+        return _checked([row], [request.features], features, lambda i: "features"), True
     if request.instances is None:
         raise RequestError(422, "missing 'features' (one row) or 'instances' (a batch of rows)")
     return rows_to_matrix(request.instances, features, max_rows), False
@@ -131,15 +126,14 @@ def rows_to_matrix(rows: list[Any], features: Features, max_rows: int, where: st
         raise RequestError(422, f"'{where}' is empty: send at least one row")
     check_row_count(len(rows), max_rows)
     matrix = [_ordered(item, features.names, f"{where}[{i}]") for i, item in enumerate(rows)]
-    if not features.typed:
-        return np.array(matrix, dtype=np.float64)
-    return _typed(matrix, rows, features, lambda i: f"{where}[{i}]")
+    return _checked(matrix, rows, features, lambda i: f"{where}[{i}]")
 
 
-def _typed(matrix: list[list[Any]], given: list[Any], features: Features, where: Callable[[int], str]) -> Rows:
-    """Rows of a model with categorical features, each value checked against its feature's type; a 422 listing
-    every value that does not fit, by location and feature name (``given``: the rows as sent, lists or objects)."""
-    if features.all_fit(matrix):
+def _checked(matrix: list[list[Any]], given: list[Any], features: Features, where: Callable[[int], str]) -> Rows:
+    """The rows as the model takes them (``Features.matrix``). A model of numbers only: the schema checked them
+    already. A model with categorical features: each value checked against its feature's type, a 422 listing every
+    value that does not fit, by location and feature name (``given``: the rows as sent, lists or objects)."""
+    if not features.typed or features.all_fit(matrix):
         return features.matrix(matrix)
     items = []
     for i, row in enumerate(matrix):
@@ -154,10 +148,8 @@ def _typed(matrix: list[list[Any]], given: list[Any], features: Features, where:
 
 
 def _unprocessable(items: list[dict[str, str]]) -> RequestError:
-    """A 422 whose detail lists the first ``MAX_LISTED_ERRORS`` problems (and how many more), ``errors`` them all."""
-    listed = "; ".join(f"{i['loc']}: {i['msg']}" for i in items[:MAX_LISTED_ERRORS])
-    more = len(items) - MAX_LISTED_ERRORS
-    return RequestError(422, listed + (f" (and {more} more)" if more > 0 else ""), items)
+    """A 422 whose detail lists the first problems (``listed``), ``errors`` them all."""
+    return RequestError(422, listed([f"{i['loc']}: {i['msg']}" for i in items]), items)
 
 
 def check_row_count(n_rows: int, max_rows: int) -> None:

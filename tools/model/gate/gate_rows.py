@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from tools.model.feature_types import KEEPS_COLUMNS
+from tools.model.feature_types import KEEPS_COLUMNS, positions
 from tools.model.gate import tree_probes
 from tools.model.gate.tree_probes import Probes
-from tools.model.gate.trees import split_values, trees_of
+from tools.model.gate.trees import split_pipeline, split_values, trees_of
 
 REFERENCE_ROWS = 32  # rows whose outputs the bundle stores and the function reproduces at cold start
 REFERENCE_VALUES = 20_000  # at most this many stored numbers: keeps manifest.json small for wide models
@@ -62,9 +62,8 @@ def column_ranges(transformer: Any, n_features: int) -> tuple[FloatMatrix, Float
     features no scaler saw), or None when none has a scaler."""
     low, high, sources = np.full(n_features, -1.0), np.full(n_features, 1.0), []
     for _, step, columns in getattr(transformer, "transformers_", []):
-        found = scaler_range(step)
-        selected = np.arange(n_features)[columns] if not isinstance(columns, str) else None
-        if found is None or selected is None or np.asarray(selected).dtype.kind not in "iu":
+        found, selected = scaler_range(step), positions(columns, n_features)
+        if found is None or selected is None:
             continue
         low[selected], high[selected] = found[0], found[1]
         sources.append(found[2])
@@ -137,8 +136,7 @@ def stored_pairs(probes: Probes, budget_rows: int) -> np.ndarray:
 def proving_rows(estimator: Any, base: ReferenceRows) -> ProvingRows:
     """The reference rows and, for a tree model, its threshold probes (none through an encoder of strings)."""
     if base[0].dtype == object:
-        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-        if trees_of(final) is None:
+        if trees_of(split_pipeline(estimator)[2]) is None:
             return ProvingRows(base)
         return ProvingRows(base, unprovable=(
             "the trees' split thresholds cannot be probed through the encoder of its categorical features: only "

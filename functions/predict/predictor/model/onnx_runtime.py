@@ -105,16 +105,17 @@ class OnnxRuntimeModel:
 
     def feed(self, rows: Rows) -> dict[str, Any]:
         """The graph's inputs for ``rows``: the one (n, n_features) tensor, or a (n, 1) column per feature."""
-        if self.dtype == np.float64 and not self.info.input_per_feature:  # nothing to cast: nothing overflows
-            return {self.info.input_name: np.ascontiguousarray(rows, dtype=np.float64)}
         # float32 graphs: inputs beyond float32's range become +-inf, as scikit-learn's trees do themselves.
+        if self.info.input_per_feature:
+            with np.errstate(over="ignore"):
+                return {
+                    name: rows[:, [j]] if is_category else rows[:, [j]].astype(self.dtype)
+                    for j, (name, is_category) in enumerate(self.columns)
+                }
+        if self.dtype == np.float64:  # float64 rows to a float64 graph: no cast, nothing to overflow
+            return {self.info.input_name: np.ascontiguousarray(rows, dtype=np.float64)}
         with np.errstate(over="ignore"):
-            if not self.info.input_per_feature:
-                return {self.info.input_name: np.ascontiguousarray(rows, dtype=self.dtype)}
-            return {
-                name: rows[:, [j]] if is_category else rows[:, [j]].astype(self.dtype)
-                for j, (name, is_category) in enumerate(self.columns)
-            }
+            return {self.info.input_name: np.ascontiguousarray(rows, dtype=self.dtype)}
 
     def predict(self, rows: Rows) -> RawOutputs:
         results: list[Any] = self.session.run(self.outputs, self.feed(rows))

@@ -15,7 +15,7 @@ from predictor.model.bundle import ModelBundle
 from predictor.model.features import Features
 from predictor.model.runtime import Rows
 from predictor.protocols.open_inference_schemas import RequestInput
-from predictor.protocols.served_model import MAX_LISTED_ERRORS, feature_specs
+from predictor.protocols.served_model import feature_specs
 from predictor.protocols.tensors import (
     BinaryData,
     binary_part,
@@ -25,7 +25,7 @@ from predictor.protocols.tensors import (
     strings_from_binary,
 )
 from predictor.rows import check_row_count
-from predictor.web.errors import RequestError
+from predictor.web.errors import RequestError, listed
 
 
 def feature_rows(inputs: list[RequestInput], binary: BinaryData, bundle: ModelBundle, max_rows: int) -> Rows:
@@ -45,8 +45,7 @@ def feature_rows(inputs: list[RequestInput], binary: BinaryData, bundle: ModelBu
         columns[tensor.name] = values if found else as_declared(values, tensor.datatype, features, position, where)
     binary.check_used_up()
     if problems:
-        more = len(problems) - MAX_LISTED_ERRORS
-        raise RequestError(400, "; ".join(problems[:MAX_LISTED_ERRORS]) + (f" (and {more} more)" if more > 0 else ""))
+        raise RequestError(400, listed(problems))
     return features.matrix([list(row) for row in zip(*(columns[name] for name in features.names), strict=True)])
 
 

@@ -24,10 +24,9 @@ from predictor.model.bundle import ModelBundle, Prediction
 from predictor.model.manifest import Manifest
 from predictor.rows import location
 from predictor.schemas import ProtocolErrorResponse
-from predictor.web.errors import RequestError
+from predictor.web.errors import RequestError, listed
 
 INPUT_NAME = "features"
-MAX_LISTED_ERRORS = 5
 Body = TypeVar("Body", bound=BaseModel)
 
 # The error answers of every protocol route, for /docs.
@@ -138,9 +137,7 @@ def validation_detail(exc: ValidationError, where: str = "") -> str:
         return f"malformed JSON: {reason}"
     if first["type"] == "model_type":
         return f"the body must be a JSON object, got {type(first['input']).__name__}"
-    listed = [f"{location((where, *e['loc']) if where else tuple(e['loc']))}: {e['msg']}" for e in errors]
-    more = len(listed) - MAX_LISTED_ERRORS
-    return "; ".join(listed[:MAX_LISTED_ERRORS]) + (f" (and {more} more)" if more > 0 else "")
+    return listed([f"{location((where, *e['loc']) if where else tuple(e['loc']))}: {e['msg']}" for e in errors])
 
 
 @contextmanager

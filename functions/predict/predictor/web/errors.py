@@ -1,7 +1,8 @@
-"""The client's mistakes and the model's refusals, and the JSON each is answered with: ``{"detail": ...}``
-(plus ``errors`` when there are several problems), never a stack trace. Under the standard protocols'
-paths (``/v2``: Open Inference Protocol, ``/v1``: TensorFlow Serving) the same errors are ``{"error": ...}``,
-the shape their clients read (tritonclient raises with that message), unknown routes there included.
+"""The client's mistakes and the model's refusals, and the JSON each is answered with: ``{"detail": ...}`` (plus
+``errors``, each problem with its location, when the body's values were checked), never a stack trace. Under the
+standard protocols' paths (``/v2``: Open Inference Protocol, ``/v1``: TensorFlow Serving) the same errors are
+``{"error": ...}``, the shape their clients read (tritonclient raises with that message), unknown routes there
+included.
 
 The exception classes carry no web framework; ``add_error_handlers`` binds them to FastAPI."""
 
@@ -20,6 +21,13 @@ from predictor.model.bundle import PredictionError
 from predictor.observability import logger
 
 PROTOCOL_PATH = re.compile(r"/v[12](/|$)")  # /v1/...: TensorFlow Serving REST; /v2, /v2/...: Open Inference
+MAX_LISTED_ERRORS = 5  # problems named in a one-line detail; the others counted
+
+
+def listed(problems: list[str]) -> str:
+    """One line: the first ``MAX_LISTED_ERRORS`` problems, and how many more there are."""
+    more = len(problems) - MAX_LISTED_ERRORS
+    return "; ".join(problems[:MAX_LISTED_ERRORS]) + (f" (and {more} more)" if more > 0 else "")
 
 
 class RequestError(Exception):
