@@ -7,7 +7,10 @@ import io
 import json
 import logging
 import os
+import platform
+import shutil
 import sys
+import tempfile
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -32,6 +35,13 @@ from tests.housing import HousingFiles, write_files  # noqa: E402
 from tests.utils import FakeLambdaContext, manifest_of  # noqa: E402
 from tests.zoo import ZooModel, build_zoo  # noqa: E402
 from tools.model import package_model  # noqa: E402
+
+
+def pytest_report_header() -> str:
+    """What a failed run on another machine needs first: its CPU and the disk left (the sam tests' builds and
+    images take gigabytes)."""
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    return f"machine: {platform.machine()}, {os.cpu_count()} cores, {free / 2**30:.1f} GiB free for temp files"
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -65,6 +65,43 @@ def lambda_containers() -> set[str]:
     return found
 
 
+def docker_images(*filters: str) -> set[str]:
+    """IDs of the engine's images that pass every ``--filter``; empty when the engine does not answer."""
+    args = ["docker", "images", "-q", "--no-trunc", *(f"--filter={f}" for f in filters)]
+    try:
+        result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    return set(result.stdout.split()) if result.returncode == 0 else set()
+
+
+def prune_dangling_images() -> None:
+    """SAM bakes the layers into an image of its own (samcli/lambda-*, up to 250 MB above the base image) and
+    rebakes it when a layer's files change, leaving the last one dangling: the model zoo alone left 29 of them,
+    gigabytes a full run never freed. ``docker image prune`` removes those no container uses."""
+    subprocess.run(["docker", "image", "prune", "-f"], capture_output=True, timeout=300)
+
+
+def release_sam_images(keep: set[str]) -> None:
+    """Give back the disk SAM's images hold, but for those in ``keep``. An image a container still uses (another
+    run's, or a session-long `sam local start-api`) is refused by the engine and stays."""
+    prune_dangling_images()
+    baked = docker_images("reference=samcli/lambda-*") - keep
+    if baked:
+        subprocess.run(["docker", "image", "rm", *sorted(baked)], capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sam_images_released(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each module that runs containers, the images SAM baked for it are removed."""
+    if request.node.get_closest_marker("docker") is None:
+        yield
+        return
+    before = docker_images("reference=samcli/lambda-*")
+    yield
+    release_sam_images(keep=before)
+
+
 def wait_for_health(proc: subprocess.Popen[bytes], base: str, log: Path, deadline_s: float = 300) -> None:
     """Until ``base``/health answers 200 (a first cold start on a slow, loaded machine can take minutes);
     fails at once, with the log's tail, when the process ended, the bundle was refused (503) or the
@@ -142,10 +179,11 @@ def build_with_layer(built: Path, layer: ModelLayer, logical_id: str, folder: Pa
     build.mkdir()
     template = re.sub(r"\bModelLayer\b", logical_id, (built / "template.yaml").read_text())
     (build / "template.yaml").write_text(template)
-    shutil.copytree(built / "PredictFunction", build / "PredictFunction", symlinks=True)
+    # Hard links, not copies: a runtime's python/ is up to 250 MB, and no build writes into it.
+    shutil.copytree(built / "PredictFunction", build / "PredictFunction", symlinks=True, copy_function=os.link)
     for part in ("python", "lib"):
         if (layer.path / part).exists():
-            shutil.copytree(layer.path / part, build / logical_id / part, symlinks=True)
+            shutil.copytree(layer.path / part, build / logical_id / part, symlinks=True, copy_function=os.link)
     return build / logical_id
 
 

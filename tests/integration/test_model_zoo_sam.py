@@ -27,7 +27,7 @@ import pytest
 
 from predictor.model.manifest import read_manifest
 from tests.conftest import load_event
-from tests.integration.conftest import ModelLayer, build_with_layer, run_sam
+from tests.integration.conftest import ModelLayer, build_with_layer, prune_dangling_images, run_sam
 from tests.zoo import CASES, ZooModel, assert_answers_match, batches
 from tools.build.model_layer import copy_bundle
 
@@ -53,6 +53,7 @@ def invoke(build: Path, image: str, event: Path) -> dict[str, Any]:
         "local", "invoke", "PredictFunction", "-t", str(build / "template.yaml"), "-e", str(event),
         "--invoke-image", image, "--skip-pull-image", timeout=300,
     )  # fmt: skip
+    prune_dangling_images()  # the image of the model before this one
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert lines, f"no answer from sam local invoke:\n{result.stderr[-3000:]}"
