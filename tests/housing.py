@@ -2,6 +2,8 @@
 select their columns by name. The price regressor one-hot encodes city and property type (unknown cities are served:
 ``handle_unknown="ignore"``) before gradient boosting; the price band classifier ordinal-encodes them (an unknown
 category is an error) before HistGradientBoosting. Both are saved with joblib, with held-out CSVs for ``EVAL_CSV``.
+The boosters (``boosters``) take the same table with its string columns as pandas ``category`` columns, which they
+encode themselves: a LightGBM band classifier and an XGBoost price regressor (``enable_categorical=True``).
 """
 
 from __future__ import annotations
@@ -98,3 +100,36 @@ def held_out(csv: Path) -> Any:
     import pandas as pd
 
     return pd.read_csv(csv)[FEATURES]
+
+
+def with_categories(frame: Any) -> Any:
+    """The table's string columns as pandas ``category`` columns of every city and property type (one of neither is
+    missing): what XGBoost and LightGBM are fitted on when they encode categories themselves."""
+    import pandas as pd
+
+    def categories(column: Any, known: dict[str, float]) -> Any:
+        return pd.Categorical(column.where(column.isin(list(known))), categories=sorted(known))
+
+    return frame.assign(
+        city=categories(frame.city, CITIES), property_type=categories(frame.property_type, PROPERTY_TYPES)
+    )
+
+
+@dataclass(frozen=True)
+class BoosterFiles:
+    lightgbm: Path  # band: LGBMClassifier on the category columns
+    xgboost: Path  # price: XGBRegressor(enable_categorical=True) on the category columns
+
+
+def boosters(folder: Path) -> BoosterFiles:
+    """Both boosters fitted on the same 800 rows as the pipelines (write_files' held-out CSVs are theirs too)."""
+    from lightgbm import LGBMClassifier
+    from xgboost import XGBRegressor
+
+    train = with_categories(table(1_000, seed=7).iloc[:800])
+    files = BoosterFiles(folder / "band-lightgbm.joblib", folder / "price-xgboost.joblib")
+    band = LGBMClassifier(n_estimators=40, min_child_samples=5, n_jobs=1, random_state=0, verbose=-1)
+    joblib.dump(band.fit(train[FEATURES], train.band), files.lightgbm)
+    price = XGBRegressor(n_estimators=60, enable_categorical=True, max_cat_to_onehot=1, n_jobs=1, random_state=0)
+    joblib.dump(price.fit(train[FEATURES], train.price), files.xgboost)
+    return files

@@ -134,6 +134,12 @@ def rest_event(method: str, path: str, body: bytes = b"", headers: dict[str, str
     return event  # type: ignore[no-any-return]
 
 
+def post(handler: Callable[[dict[str, Any]], dict[str, Any]], body: Any) -> tuple[int, dict[str, Any]]:
+    """A JSON body POSTed to /predict through ``handler`` (a REST API event): the status and the decoded answer."""
+    answer = handler(rest_event("POST", "/predict", json.dumps(body).encode()))
+    return answer["statusCode"], json.loads(answer["body"])
+
+
 def http_event(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An HTTP API (payload v2) event for ``path`` on stage ``prod``, the body base64 as HTTP APIs send bytes."""
     event = json.loads((EVENTS / "http-stage-predict-batch.json").read_text())

@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import joblib
 import pytest
 
 from tests.conftest import Handler
 from tests.housing import CATEGORICAL, FEATURES, HousingFiles, held_out, json_rows
-from tests.utils import assert_labels_equal, assert_predictions_close, manifest_of, rest_event
-
-
-def post(handler: Handler, body: Any) -> tuple[int, dict[str, Any]]:
-    answer = handler(rest_event("POST", "/predict", json.dumps(body).encode()))
-    return answer["statusCode"], json.loads(answer["body"])
+from tests.utils import assert_labels_equal, assert_predictions_close, manifest_of, post, rest_event
 
 
 def test_the_manifest_types_each_feature_from_the_encoders(price_bundle: Path, band_bundle: Path) -> None:

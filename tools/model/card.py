@@ -1,5 +1,5 @@
-"""What the packager knows of a model beyond the estimator itself (``ModelCard``), how it names and classifies
-one (``describe``, ``task_of``), and ``PackagingError``: the one-line reason ``package-model`` exits 2 with."""
+"""What the packager knows of a model beyond the estimator itself (``ModelCard``), and how it names and classifies
+one (``describe``, ``task_of``)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,9 @@ from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from tools.model.errors import PackagingError
 from tools.model.gate.convert_onnx import Tolerance
 from tools.model.gate.gate_rows import ReferenceRows
-
-
-class PackagingError(RuntimeError):
-    pass
-
 
 SAVE_AN_ESTIMATOR = "save a fitted scikit-learn estimator or Pipeline with joblib.dump(model, path)"
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from predictor.model.manifest import Categorical
+from tools.model.errors import PackagingError
 
 ENCODERS = ("OneHotEncoder", "OrdinalEncoder")
 # what an encoder does with a category it never saw, by its handle_unknown: served ("ignore") or refused ("error")
@@ -81,11 +82,65 @@ def encoded_columns(estimator: Any, n_features: int) -> list[tuple[Any, list[int
 
 
 def categorical_features(estimator: Any, names: list[str]) -> dict[str, Categorical]:
-    """The manifest's ``categorical``: the features whose encoders learnt strings (empty: every feature a number)."""
-    found: dict[str, Categorical] = {}
+    """The manifest's ``categorical``: the features whose encoders learnt strings, or the booster's own categorical
+    columns (empty: every feature a number)."""
+    found: dict[str, Categorical] = booster_categorical(estimator, names)
     for encoder, at in encoded_columns(estimator, len(names)):
         found.update(categorical_of(encoder, at, names))
     return found
+
+
+def booster_categorical(estimator: Any, names: list[str]) -> dict[str, Categorical]:
+    """An XGBoost or LightGBM estimator's pandas ``category`` columns, which it encodes itself: their categories, in
+    the order whose positions are its codes. LightGBM sends a category it never saw down the branch of a missing
+    value (served); XGBoost refuses one (``Found a category not in the training set``: refused)."""
+    library = type(estimator).__module__.partition(".")[0]
+    unknown: Literal["ignore", "error"]
+    if library == "lightgbm" and getattr(estimator, "fitted_", False):
+        learnt, unknown = lightgbm_categories(estimator.booster_, names), "ignore"
+    elif library == "xgboost" and hasattr(estimator, "_Booster"):
+        learnt, unknown = xgboost_categories(estimator.get_booster(), names), "error"
+    else:
+        return {}
+    found = {}
+    for name, categories in learnt.items():
+        if not all(isinstance(category, str) for category in categories):
+            raise PackagingError(
+                f"{type(estimator).__name__}'s categorical column {name} has categories that are not strings "
+                f"({', '.join(map(repr, categories[:5]))}): the function takes a category as a string; cast the "
+                "column's categories to strings before fitting (df[col].cat.rename_categories(str))"
+            )
+        found[name] = Categorical(categories=categories, unknown=unknown, encoder=type(estimator).__name__, codes=True)
+    return found
+
+
+def lightgbm_categories(booster: Any, names: list[str]) -> dict[str, list[Any]]:
+    """LightGBM's pandas categories (``pandas_categorical``, one list per ``category`` column in column order) by
+    feature: its categorical features (the model's ``categorical_feature``) must be exactly those columns."""
+    learnt: list[list[Any]] = booster.pandas_categorical or []
+    if not learnt:
+        return {}
+    line = next((line for line in booster.model_to_string().splitlines() if line.startswith("[categorical_feature:")),
+                "[categorical_feature: ]")  # fmt: skip
+    at = [int(i) for i in line.strip("[]").partition(":")[2].replace(",", " ").split()]
+    if len(at) != len(learnt):
+        raise PackagingError(
+            f"LightGBM treats {len(at)} features as categorical, {len(learnt)} of them pandas category columns: "
+            "the function cannot tell which; fit it with every categorical feature a pandas category column"
+        )
+    return {names[position]: list(categories) for position, categories in zip(at, learnt, strict=True)}
+
+
+def xgboost_categories(booster: Any, names: list[str]) -> dict[str, list[Any]]:
+    """XGBoost's categories (stored in the booster since XGBoost 3.1), by feature: the ``"c"`` features."""
+    if "c" not in (booster.feature_types or []):
+        return {}
+    exported = booster.get_categories(export_to_arrow=True).to_arrow()  # needs pyarrow (requirements-dev.txt)
+    return {
+        names[position]: categories.to_pylist()
+        for position, (_, categories) in enumerate(exported or [])
+        if categories is not None
+    }
 
 
 def typed_rows(numbers: np.ndarray, names: list[str], categorical: dict[str, Categorical]) -> np.ndarray:
@@ -109,3 +164,21 @@ def read_column(values: np.ndarray, name: str, categorical: dict[str, Categorica
     if name in categorical:
         return np.asarray([str(value) for value in values.tolist()], dtype=object)
     return values.astype(np.float64)
+
+
+def as_fitted(rows: np.ndarray, names: list[str], categorical: dict[str, Categorical]) -> Any:
+    """``rows`` as the model's own predict takes them: for a booster that encodes its categorical columns itself, a
+    DataFrame whose such columns are pandas categories of the learnt categories (one it never saw is missing, as
+    pandas makes it), as it was fitted; for any other model, ``rows`` themselves."""
+    coded = {name for name, kind in categorical.items() if kind.codes}
+    if not coded:
+        return rows
+    import pandas as pd
+
+    def column(position: int, name: str) -> Any:
+        if name not in coded:
+            return rows[:, position].astype(np.float64)
+        known = categorical[name].categories
+        return pd.Categorical([value if value in known else None for value in rows[:, position]], categories=known)
+
+    return pd.DataFrame({name: column(position, name) for position, name in enumerate(names)})

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from predictor.model.bundle import ModelBundle
+from predictor.model.features import Features
 from predictor.model.manifest import (
     MANIFEST_FILE,
     MANIFEST_FORMAT,
@@ -44,9 +45,10 @@ from predictor.model.native_runtime import make_single_process, one_thread
 from predictor.model.reference import Reference
 from predictor.model.runtime import to_jsonable
 from tools.model import boosters, named_columns
-from tools.model.card import ModelCard, PackagingError, describe, task_of
+from tools.model.card import ModelCard, describe, task_of
 from tools.model.default_model import train_default
-from tools.model.feature_types import categorical_features, typed_rows
+from tools.model.errors import PackagingError
+from tools.model.feature_types import as_fitted, categorical_features, typed_rows
 from tools.model.gate import convert_onnx
 from tools.model.gate.convert_onnx import Tolerance
 from tools.model.gate.gate_rows import (
@@ -69,9 +71,10 @@ from tools.paths import ROOT
 DEFAULT_OUT = ROOT / "layers" / "model" / "model"
 
 
-def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: ProvingRows) -> Reference:
+def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: ProvingRows,
+                   features: Features) -> Reference:  # fmt: skip
     """The estimator's outputs for the reference rows (rounded to 6 digits) and the stored threshold probes
-    (exact), as the manifest stores them."""
+    (exact), as the manifest stores them: its own answers, on the rows as it was fitted on them (as_fitted)."""
     rounded = np.array([[rounded_value(v) for v in row] for row in rows.base[0]], dtype=rows.base[0].dtype)
     x = np.vstack([rounded, rows.stored_probes]) if len(rows.stored_probes) else rounded
     source = rows.base[1]
@@ -79,13 +82,14 @@ def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: Pro
         source += f"; then {len(rows.stored_probes):,} of the parity gate's {rows.probes.summary}"
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        predictions = np.asarray(estimator.predict(x))
+        predictions = np.asarray(estimator.predict(as_fitted(x, features.names, features.categorical)))
         if task == "regression":
             finite = np.isfinite(predictions.astype(np.float64)).reshape(len(x), -1).all(axis=1)
             if not finite.any():
                 raise PackagingError(f"{describe(estimator)} predicts no finite number for any reference row")
             x, predictions = x[finite], predictions[finite]
-        probabilities = to_jsonable(estimator.predict_proba(x)) if has_probabilities else None
+        own = as_fitted(x, features.names, features.categorical)
+        probabilities = to_jsonable(estimator.predict_proba(own)) if has_probabilities else None
     return Reference(source=source, rows=x.tolist(), predictions=to_jsonable(predictions), probabilities=probabilities)
 
 
@@ -107,7 +111,7 @@ def check_takes_rows(estimator: Any, names: list[str], categorical: dict[str, Ca
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            estimator.predict(probe)
+            estimator.predict(Features(names, categorical).matrix(probe.tolist()))
     except Exception as exc:  # noqa: BLE001
         raise PackagingError(
             f"{describe(estimator)} cannot predict an array of {len(names)} columns "
@@ -134,7 +138,7 @@ def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: M
         "trained_at": trained_at(),
         "metrics": card.metrics,
         "estimator": describe(estimator),
-        "reference": make_reference(estimator, task, has_probabilities, rows),
+        "reference": make_reference(estimator, task, has_probabilities, rows, Features(feature_names, categorical)),
         **card.extra,
     }
 

@@ -18,7 +18,8 @@ from predictor.model.manifest import ARTIFACTS, BOOSTING_LIBRARIES, OnnxModel, R
 from predictor.model.onnx_runtime import VERSIONS as ONNX_VERSIONS
 from predictor.model.reference import Reference
 from tools.build.model_layer import requirements_name, unshipped
-from tools.model.card import ModelCard, PackagingError, describe
+from tools.model.card import ModelCard, describe
+from tools.model.errors import PackagingError
 from tools.model.gate import convert_onnx
 from tools.model.gate.gate_rows import ProvingRows
 from tools.model.pickle_imports import Referenced
@@ -54,6 +55,14 @@ def choose_runtime(estimator: Any, fields: dict[str, Any], card: ModelCard, rows
     (the native runtime), saying why. ``referenced``: what unpickling the estimator imports (modules_referenced)."""
     if card.runtime in ("native", "sklearn"):  # sklearn: the native runtime's name before XGBoost and LightGBM
         return native_runtime(estimator, referenced, f"RUNTIME={card.runtime}")
+    if coded := [name for name, kind in (fields.get("categorical") or {}).items() if kind.codes]:
+        why = (
+            f"it encodes its categorical columns itself ({', '.join(coded)}), and the graphs onnxmltools makes of "
+            "categorical splits failed the parity gate when tried"
+        )
+        if card.runtime == "onnx":
+            raise PackagingError(f"RUNTIME=onnx: {describe(estimator)} cannot be served by ONNX Runtime: {why}")
+        return fall_back(estimator, referenced, why)
     if card.eval_rows is None and card.runtime == "auto" and rows.unprovable is not None:
         return fall_back(estimator, referenced, rows.unprovable)
     try:

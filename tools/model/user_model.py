@@ -16,8 +16,9 @@ from sklearn.exceptions import InconsistentVersionWarning
 
 from predictor.model.manifest import Categorical
 from tools.model import boosters
-from tools.model.card import SAVE_AN_ESTIMATOR, PackagingError
-from tools.model.feature_types import categorical_features, read_column
+from tools.model.card import SAVE_AN_ESTIMATOR
+from tools.model.errors import PackagingError
+from tools.model.feature_types import as_fitted, categorical_features, read_column
 from tools.model.gate.gate_rows import ReferenceRows
 
 
@@ -127,8 +128,9 @@ def evaluate(
     """Metrics on the CSV, and its rows (reference rows are taken from them; the parity gate uses them all)."""
     from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score
 
-    x, y = eval_table(csv, names, target, categorical_features(estimator, names))
-    predicted = estimator.predict(x)
+    categorical = categorical_features(estimator, names)
+    x, y = eval_table(csv, names, target, categorical)
+    predicted = estimator.predict(as_fitted(x, names, categorical))
     reference = (x, f"the eval data {csv.name}")
     if task == "classification":
         return {

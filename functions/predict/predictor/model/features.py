@@ -2,9 +2,10 @@
 
 A model without categorical features takes float64 rows, as it always has. A model with some (manifest format 5,
 ``categorical``) takes object rows: a ``str`` in each categorical feature's column, a ``float`` in every other;
-both runtimes serve those (predictor/model/native_runtime.py, predictor/model/onnx_runtime.py). ``problem`` says,
-in words a client can act on, why one value does not fit its feature; the request parsers (predictor/rows.py,
-the protocols) put the location in front and answer 422 or 400.
+both runtimes serve those (predictor/model/native_runtime.py, predictor/model/onnx_runtime.py). An XGBoost or
+LightGBM model that encodes its categorical columns itself takes float64 rows, each category as its code
+(``Categorical.codes``). ``problem`` says, in words a client can act on, why one value does not fit its feature;
+the request parsers (predictor/rows.py, the protocols) put the location in front and answer 422 or 400.
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ class Features:
         self.kinds: list[Categorical | None] = [self.categorical.get(name) for name in self.names]
         self.known: dict[str, frozenset[str]] = {name: frozenset(c.categories) for name, c in self.categorical.items()}
         self.position = {name: position for position, name in enumerate(self.names)}
+        # a booster's own categorical columns: the number each category is to the model (manifest ``codes``)
+        self.codes = {
+            position: {category: float(code) for code, category in enumerate(kind.categories)}
+            for position, kind in enumerate(self.kinds)
+            if kind is not None and kind.codes
+        }
+        self.all_coded = self.typed and len(self.codes) == len(self.categorical)  # the model takes float64 rows
 
     def problem(self, position: int, value: Any) -> str | None:
         """Why ``value`` does not fit the feature at ``position``, or None."""
@@ -98,11 +106,14 @@ class Features:
 
     def matrix(self, rows: list[list[Any]]) -> Rows:
         """Checked rows as the runtimes take them: float64, or object (strings and floats) when some feature is
-        categorical."""
+        categorical; a booster's own categorical column holds each category's code (NaN for one it never saw), and
+        rows whose every categorical column is such are float64."""
         if not self.typed:
             return np.array(rows, dtype=np.float64)
         out = np.array(rows, dtype=object).reshape(len(rows), len(self.names))
         for position, kind in enumerate(self.kinds):
             if kind is None:
                 out[:, position] = out[:, position].astype(np.float64)
-        return out
+            elif (codes := self.codes.get(position)) is not None:
+                out[:, position] = [codes.get(value, math.nan) for value in out[:, position]]
+        return out.astype(np.float64) if self.all_coded else out

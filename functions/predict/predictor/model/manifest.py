@@ -74,6 +74,10 @@ class Categorical(BaseModel):
     # handle_unknown="ignore" or "infrequent_if_exist", OrdinalEncoder's "use_encoded_value"), ``error`` refuses it
     unknown: Literal["ignore", "error"]
     encoder: str = Field(min_length=1)  # the encoder's class, for the model card: "OneHotEncoder"
+    # True: the model is a booster that encodes the column itself (a pandas ``category`` column of LightGBM's, or of
+    # XGBoost's with ``enable_categorical=True``) and takes the category's position in ``categories`` as a number,
+    # what its own predict on a DataFrame passes it; a string it never saw is NaN (missing), as pandas makes it
+    codes: bool | None = None
 
 
 class Parity(BaseModel):

@@ -65,3 +65,11 @@ def test_rows_are_float64_without_categories_and_objects_with_them() -> None:
     assert typed.dtype == object
     assert typed.tolist() == [[3.0, "Lyon", "flat"]]
     assert isinstance(typed[0, 0], float)
+
+
+def test_a_boosters_own_categories_reach_it_as_their_codes_an_unknown_one_as_missing() -> None:
+    city = Categorical(categories=["Lille", "Lyon", "Paris"], unknown="ignore", encoder="LGBMRegressor", codes=True)
+    features = Features(["rooms", "city"], {"city": city})
+    rows = features.matrix([[3, "Paris"], [2.5, "Lille"], [1, "Grenoble"]])
+    assert rows.dtype == np.float64  # what the booster's predict takes from an array
+    np.testing.assert_array_equal(rows, [[3.0, 2.0], [2.5, 0.0], [1.0, np.nan]])

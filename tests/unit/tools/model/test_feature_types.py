@@ -11,6 +11,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from predictor.model.manifest import Categorical
+from tools.model.errors import PackagingError
 from tools.model.feature_types import categorical_features, read_column, typed_rows
 from tools.model.named_columns import positional
 
@@ -81,3 +83,39 @@ def test_drawn_rows_take_each_category_in_turn_and_csv_columns_keep_their_string
     assert model.predict(rows).shape == (4,)
     assert read_column(np.array(["Lyon", "Paris"]), "city", categorical).tolist() == ["Lyon", "Paris"]
     assert read_column(np.array([1, 2]), "code", categorical).dtype == np.float64
+
+
+def booster_frame(city: list[object]) -> pd.DataFrame:
+    return pd.DataFrame({"income": [40.0, 55.0, 61.0, 38.0] * 10, "city": pd.Categorical(city * 10),
+                         "code": [1, 2, 1, 2] * 10})  # fmt: skip
+
+
+def test_a_boosters_pandas_category_columns_are_categorical_features_it_encodes_itself() -> None:
+    from lightgbm import LGBMRegressor
+    from xgboost import XGBRegressor
+
+    frame, target = booster_frame(["Lyon", "Paris", "Lyon", "Lille"]), TARGET * 10
+    lightgbm = LGBMRegressor(n_estimators=2, min_child_samples=2, verbose=-1).fit(frame, target)
+    xgboost = XGBRegressor(n_estimators=2, enable_categorical=True).fit(frame, target)
+    for model, unknown in ((lightgbm, "ignore"), (xgboost, "error")):
+        (city,) = categorical_features(model, NAMES).items()
+        assert city == ("city", Categorical(categories=["Lille", "Lyon", "Paris"], unknown=unknown,
+                                            encoder=type(model).__name__, codes=True))  # fmt: skip
+
+
+def test_a_booster_category_column_of_numbers_is_refused_with_what_to_do() -> None:
+    from lightgbm import LGBMRegressor
+
+    model = LGBMRegressor(n_estimators=2, min_child_samples=2, verbose=-1)
+    model.fit(booster_frame([10, 20, 10, 30]), TARGET * 10)
+    with pytest.raises(PackagingError, match=r"city has categories that are not strings \(10, 20, 30\).*rename_categ"):
+        categorical_features(model, NAMES)
+
+
+def test_lightgbm_categorical_features_that_are_not_pandas_categories_are_refused() -> None:
+    from lightgbm import LGBMRegressor
+
+    model = LGBMRegressor(n_estimators=2, min_child_samples=2, verbose=-1)
+    model.fit(booster_frame(["Lyon", "Paris", "Lyon", "Lille"]), TARGET * 10, categorical_feature=["city", "code"])
+    with pytest.raises(PackagingError, match="LightGBM treats 2 features as categorical, 1 of them pandas category"):
+        categorical_features(model, NAMES)
