@@ -31,7 +31,7 @@ EVENTS = ROOT / "events"
 IRIS_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 from predictor.observability import logger  # noqa: E402
-from tests.housing import HousingFiles, write_files  # noqa: E402
+from tests.housing import BoosterFiles, HousingFiles, boosters, write_files  # noqa: E402
 from tests.utils import FakeLambdaContext, manifest_of  # noqa: E402
 from tests.zoo import ZooModel, build_zoo  # noqa: E402
 from tools.model import package_model  # noqa: E402
@@ -156,6 +156,29 @@ def band_bundle(tmp_path_factory: pytest.TempPathFactory, housing: HousingFiles)
     """The price band classifier (OrdinalEncoder: an unknown category is an error) with its held-out rows."""
     out = tmp_path_factory.mktemp("band") / "model"
     return package(out, "--estimator", str(housing.classifier), "--eval-csv", str(housing.band_csv), "--target", "band")
+
+
+@pytest.fixture(scope="session")
+def booster_files(tmp_path_factory: pytest.TempPathFactory) -> BoosterFiles:
+    """XGBoost and LightGBM fitted on the housing table with its strings as pandas category columns."""
+    return boosters(tmp_path_factory.mktemp("boosters"))
+
+
+def packaged(folder: Path, estimator: Path, eval_csv: Path, target: str) -> Path:
+    """``estimator`` packaged into ``folder``/model with its held-out rows (EVAL_CSV)."""
+    return package(folder / "model", "--estimator", str(estimator), "--eval-csv", str(eval_csv), "--target", target)
+
+
+@pytest.fixture(scope="session")
+def lightgbm_bundle(tmp_path_factory: pytest.TempPathFactory, booster_files: BoosterFiles,
+                    housing: HousingFiles) -> Path:  # fmt: skip
+    return packaged(tmp_path_factory.mktemp("band-lightgbm"), booster_files.lightgbm, housing.band_csv, "band")
+
+
+@pytest.fixture(scope="session")
+def xgboost_bundle(tmp_path_factory: pytest.TempPathFactory, booster_files: BoosterFiles,
+                   housing: HousingFiles) -> Path:  # fmt: skip
+    return packaged(tmp_path_factory.mktemp("price-xgboost"), booster_files.xgboost, housing.price_csv, "price")
 
 
 # The log keys (model_version) each imported app module left on the shared Powertools logger.

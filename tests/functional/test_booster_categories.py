@@ -11,33 +11,12 @@ from pathlib import Path
 import joblib
 import pytest
 
-from tests.conftest import Handler, import_app, package, production_handler
-from tests.housing import FEATURES, BoosterFiles, HousingFiles, boosters, held_out, json_rows, with_categories
+from tests.conftest import Handler, import_app, production_handler
+from tests.housing import FEATURES, BoosterFiles, HousingFiles, held_out, json_rows, with_categories
 from tests.utils import assert_labels_equal, assert_predictions_close, manifest_of, post, rest_event
 from tools.model import package_model
 
 CITIES = ["Lille", "Lyon", "Marseille", "Nantes", "Paris"]
-
-
-@pytest.fixture(scope="module")
-def booster_files(tmp_path_factory: pytest.TempPathFactory) -> BoosterFiles:
-    return boosters(tmp_path_factory.mktemp("boosters"))
-
-
-@pytest.fixture(scope="module")
-def lightgbm_bundle(tmp_path_factory: pytest.TempPathFactory, booster_files: BoosterFiles,
-                    housing: HousingFiles) -> Path:  # fmt: skip
-    out = tmp_path_factory.mktemp("band-lightgbm") / "model"
-    return package(out, "--estimator", str(booster_files.lightgbm), "--eval-csv", str(housing.band_csv),
-                   "--target", "band")  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def xgboost_bundle(tmp_path_factory: pytest.TempPathFactory, booster_files: BoosterFiles,
-                   housing: HousingFiles) -> Path:  # fmt: skip
-    out = tmp_path_factory.mktemp("price-xgboost") / "model"
-    return package(out, "--estimator", str(booster_files.xgboost), "--eval-csv", str(housing.price_csv),
-                   "--target", "price")  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ except under CI=true, where that is a failure: CI must run them.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple, get_args
+from typing import Any, NamedTuple, get_args
 
 import httpx2
 import pytest
@@ -185,6 +186,19 @@ def build_with_layer(built: Path, layer: ModelLayer, logical_id: str, folder: Pa
         if (layer.path / part).exists():
             shutil.copytree(layer.path / part, build / logical_id / part, symlinks=True, copy_function=os.link)
     return build / logical_id
+
+
+def invoke_event(build: Path, image: str, event: Path) -> dict[str, Any]:
+    """The function's answer to ``event``: one `sam local invoke` of the build in ``build`` in ``image``."""
+    result = run_sam(
+        "local", "invoke", "PredictFunction", "-t", str(build / "template.yaml"), "-e", str(event),
+        "--invoke-image", image, "--skip-pull-image", timeout=300,
+    )  # fmt: skip
+    prune_dangling_images()  # the image baked for the bundle before this one
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines, f"no answer from sam local invoke:\n{result.stderr[-3000:]}"
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,13 @@
 """A DataFrame pipeline with string columns (tests/housing.py) through `sam local start-api`: the price regressor
 (ONNX Runtime, a graph with one input per feature) in the ONNX layer, in the python3.13 Lambda image behind SAM's
 API Gateway emulation; named and positional rows holding strings answered as the pipeline's own ``predict`` on a
-DataFrame of the same rows, an unknown city served, the client's mistakes refused with the feature and value named."""
+DataFrame of the same rows, an unknown city served, the client's mistakes refused with the feature and value named.
+And a LightGBM classifier that encodes its pandas category columns itself, in the LightGBM layer, by `sam local
+invoke`."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +16,10 @@ import joblib
 import pytest
 
 from predictor.model.manifest import read_manifest
-from tests.housing import HousingFiles, held_out, json_rows
-from tests.integration.conftest import ModelLayer, build_with_layer, sam_start_api
-from tests.utils import assert_predictions_close
+from tests.conftest import load_event
+from tests.housing import BoosterFiles, HousingFiles, held_out, json_rows, with_categories
+from tests.integration.conftest import ModelLayer, build_with_layer, invoke_event, sam_start_api
+from tests.utils import assert_labels_equal, assert_predictions_close
 from tools.build.model_layer import copy_bundle
 
 pytestmark = [pytest.mark.build, pytest.mark.sam, pytest.mark.docker]
@@ -55,3 +59,26 @@ def test_rows_with_strings_through_sam_local_start_api(price_api: str, price_bun
     assert "got number 75" in number.json()["detail"]
     assert misspelt.status_code == 422
     assert "unknown features: citty" in misspelt.json()["detail"]
+
+
+def test_a_lightgbm_models_own_category_columns_through_sam_local_invoke(
+    built: Path, model_layers: dict[str, ModelLayer], lightgbm_bundle: Path, booster_files: BoosterFiles,
+    housing: HousingFiles, lambda_image: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    """LightGBM fitted on pandas category columns, in the LightGBM layer: string rows (an unseen city among them)
+    answered as the classifier's own predict on a DataFrame of category columns."""
+    manifest = read_manifest(lightgbm_bundle)
+    layer = build_with_layer(built, model_layers[manifest.runtime], "CategoricalLightgbmLayer", tmp_path)
+    copy_bundle(manifest, lightgbm_bundle, layer / "model")
+    frame = held_out(housing.band_csv).iloc[:40]
+    frame.loc[frame.index[:3], "city"] = "Grenoble"
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({**load_event("rest-predict-batch"), "body": json.dumps({"instances": json_rows(frame)})})
+    )
+    response = invoke_event(layer.parent, lambda_image, event)
+    assert response["statusCode"] == 200, response["body"]
+    answer = json.loads(response["body"])
+    model = joblib.load(booster_files.lightgbm)
+    assert_labels_equal(answer["predictions"], model.predict(with_categories(frame)))
+    assert_predictions_close(answer["probabilities"], model.predict_proba(with_categories(frame)), lightgbm_bundle)

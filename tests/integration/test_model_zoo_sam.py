@@ -21,13 +21,12 @@ import importlib.metadata
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from predictor.model.manifest import read_manifest
 from tests.conftest import load_event
-from tests.integration.conftest import ModelLayer, build_with_layer, prune_dangling_images, run_sam
+from tests.integration.conftest import ModelLayer, build_with_layer, invoke_event
 from tests.zoo import CASES, ZooModel, assert_answers_match, batches
 from tools.build.model_layer import copy_bundle
 
@@ -48,18 +47,6 @@ def zoo_layers(
     }
 
 
-def invoke(build: Path, image: str, event: Path) -> dict[str, Any]:
-    result = run_sam(
-        "local", "invoke", "PredictFunction", "-t", str(build / "template.yaml"), "-e", str(event),
-        "--invoke-image", image, "--skip-pull-image", timeout=300,
-    )  # fmt: skip
-    prune_dangling_images()  # the image of the model before this one
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()
-    assert lines, f"no answer from sam local invoke:\n{result.stderr[-3000:]}"
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
-
-
 @pytest.mark.parametrize("name", [case.name for case in CASES])
 def test_zoo_model_answers_in_the_lambda_image(
     name: str, zoo: dict[str, ZooModel], zoo_layers: dict[str, Path], lambda_image: str, tmp_path: Path
@@ -73,7 +60,7 @@ def test_zoo_model_answers_in_the_lambda_image(
         event = tmp_path / "event.json"
         body = json.dumps({"instances": part.tolist()})
         event.write_text(json.dumps({**load_event("rest-predict-batch"), "body": body}))
-        response = invoke(layer.parent, lambda_image, event)
+        response = invoke_event(layer.parent, lambda_image, event)
         assert response["statusCode"] == 200, response["body"]
         answer = json.loads(response["body"])
         assert answer["model_version"] == manifest.version, "the container served another bundle than this model's"
