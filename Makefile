@@ -57,11 +57,13 @@ $(SAM_VENV)/.stamp: requirements-sam.txt pyproject.toml
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
 
-# A running `make local` keeps serving the bundle its `sam build` copied (SAM's warm container has it):
-# only a restart (Ctrl-C, make local: it builds again) serves the new one. `make invoke` builds each time.
+# A running `make local` keeps serving the bundle its `sam build` copied (SAM's warm container has it), and `make dev`
+# the one it loaded: only a restart (Ctrl-C, make local: it builds again) serves the new one, which make model says when
+# one runs (the brackets keep pgrep from finding the pattern in this very command line). `make invoke` builds each time.
 model: $(VENV)/.stamp
 	$(BIN)/package-model $(PACKAGE_ARGS)
-	@$(if $(filter $(BUNDLE),$(MODEL_OUT)),echo "make model: a make local started before still serves the previous bundle: restart it (Ctrl-C, make local)")
+	@$(if $(filter $(BUNDLE),$(MODEL_OUT)),if pgrep -f "sam-local local start-ap[i]|uvicorn app:ap[p]" >/dev/null 2>&1; then \
+		echo "make model: the running make local (or make dev) still serves the previous bundle: restart it (Ctrl-C, make local)"; fi)
 
 $(BUNDLE)/manifest.json: | $(VENV)/.stamp
 	$(BIN)/package-model --out $(BUNDLE)
