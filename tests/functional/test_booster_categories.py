@@ -71,7 +71,8 @@ def test_an_unknown_city_is_what_each_booster_does_with_it(
     lightgbm_bundle: Path,
 ) -> None:  # fmt: skip
     """LightGBM sends a category it never saw where a missing value goes (its own predict, the city's code NaN);
-    XGBoost refuses one, and so does the function, naming it."""
+    XGBoost's own answer for one is not to be relied on (an error, or its first category): the function refuses it,
+    naming it."""
     frame = held_out(housing.band_csv).iloc[:4].assign(city="Grenoble")
     status, answer = post(lightgbm_handler, {"instances": json_rows(frame)})
     assert status == 200, answer

@@ -93,7 +93,8 @@ def categorical_features(estimator: Any, names: list[str]) -> dict[str, Categori
 def booster_categorical(estimator: Any, names: list[str]) -> dict[str, Categorical]:
     """An XGBoost or LightGBM estimator's pandas ``category`` columns, which it encodes itself: their categories, in
     the order whose positions are its codes. LightGBM sends a category it never saw down the branch of a missing
-    value (served); XGBoost refuses one (``Found a category not in the training set``: refused)."""
+    value (served). XGBoost 3.2's own predict on a DataFrame has no one answer for one: it raised ``Found a category
+    not in the training set`` for some, and took others as its first category, when tried; the function refuses it."""
     library = type(estimator).__module__.partition(".")[0]
     unknown: Literal["ignore", "error"]
     if library == "lightgbm" and getattr(estimator, "fitted_", False):
