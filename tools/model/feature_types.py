@@ -6,7 +6,9 @@ A feature is categorical when a ``OneHotEncoder`` or ``OrdinalEncoder`` was fitt
 ``SimpleImputer``), or a pipeline's first step encoding every column. Encoders fitted on numbers keep their
 features numeric (integer codes are numbers, as before). Read from the copy the packager serves, whose column
 selections are positions (tools/model/named_columns.py), so the features are those of the manifest's
-``feature_names``.
+``feature_names``. An XGBoost or LightGBM estimator fitted on pandas ``category`` columns encodes them itself: those
+are categorical with the categories it stored, marked ``codes`` (the function hands it each category's code), and
+``as_fitted`` gives the rows its own predict takes, the answers every reference row is held to.
 """
 
 from __future__ import annotations
