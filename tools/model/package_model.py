@@ -11,7 +11,10 @@ scikit-learn, numpy, scipy and joblib versions, which are the versions pinned in
 ``layers/model/requirements.txt`` and therefore the versions the layer ships.
 
 The default model is trained reproducibly on scikit-learn's bundled diabetes dataset (10 features,
-regression): the same library versions give the same artifact bytes and sha256.
+regression): the same library versions give the same artifact bytes and sha256 on the same kind of CPU. Another CPU
+can give another version: numpy's BLAS and LAPACK pick their kernels by CPU, and fitted coefficients can differ in
+their last bits (seen: b618488aaffa on one x86_64 machine, 9839c69f792c on another, with the same answer to the
+README's row to every printed digit).
 """
 
 from __future__ import annotations
