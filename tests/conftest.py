@@ -60,6 +60,11 @@ def package(out: Path, *args: str) -> Path:
     return out
 
 
+def packaged(folder: Path, estimator: Path, eval_csv: Path, target: str) -> Path:
+    """``estimator`` packaged into ``folder``/model with its held-out rows (EVAL_CSV)."""
+    return package(folder / "model", "--estimator", str(estimator), "--eval-csv", str(eval_csv), "--target", target)
+
+
 @pytest.fixture(autouse=True)
 def current_event_loop() -> None:
     """Mangum runs each event on the thread's current event loop, which its constructor makes when there is
@@ -138,10 +143,7 @@ def housing(tmp_path_factory: pytest.TempPathFactory) -> HousingFiles:
 @pytest.fixture(scope="session")
 def price_bundle(tmp_path_factory: pytest.TempPathFactory, housing: HousingFiles) -> Path:
     """The price regressor packaged with its held-out rows (EVAL_CSV): ONNX Runtime serves it, strings included."""
-    out = tmp_path_factory.mktemp("price") / "model"
-    return package(
-        out, "--estimator", str(housing.regressor), "--eval-csv", str(housing.price_csv), "--target", "price"
-    )
+    return packaged(tmp_path_factory.mktemp("price"), housing.regressor, housing.price_csv, "price")
 
 
 @pytest.fixture(scope="session")
@@ -154,19 +156,13 @@ def price_native_bundle(tmp_path_factory: pytest.TempPathFactory, housing: Housi
 @pytest.fixture(scope="session")
 def band_bundle(tmp_path_factory: pytest.TempPathFactory, housing: HousingFiles) -> Path:
     """The price band classifier (OrdinalEncoder: an unknown category is an error) with its held-out rows."""
-    out = tmp_path_factory.mktemp("band") / "model"
-    return package(out, "--estimator", str(housing.classifier), "--eval-csv", str(housing.band_csv), "--target", "band")
+    return packaged(tmp_path_factory.mktemp("band"), housing.classifier, housing.band_csv, "band")
 
 
 @pytest.fixture(scope="session")
 def booster_files(tmp_path_factory: pytest.TempPathFactory) -> BoosterFiles:
     """XGBoost and LightGBM fitted on the housing table with its strings as pandas category columns."""
     return boosters(tmp_path_factory.mktemp("boosters"))
-
-
-def packaged(folder: Path, estimator: Path, eval_csv: Path, target: str) -> Path:
-    """``estimator`` packaged into ``folder``/model with its held-out rows (EVAL_CSV)."""
-    return package(folder / "model", "--estimator", str(estimator), "--eval-csv", str(eval_csv), "--target", target)
 
 
 @pytest.fixture(scope="session")

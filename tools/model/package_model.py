@@ -85,13 +85,13 @@ def make_reference(estimator: Any, task: str, has_probabilities: bool, rows: Pro
         source += f"; then {len(rows.stored_probes):,} of the parity gate's {rows.probes.summary}"
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        predictions = np.asarray(estimator.predict(as_fitted(x, features.names, features.categorical)))
+        own = as_fitted(x, features.names, features.categorical)  # an array, or a DataFrame: both take a row mask
+        predictions = np.asarray(estimator.predict(own))
         if task == "regression":
             finite = np.isfinite(predictions.astype(np.float64)).reshape(len(x), -1).all(axis=1)
             if not finite.any():
                 raise PackagingError(f"{describe(estimator)} predicts no finite number for any reference row")
-            x, predictions = x[finite], predictions[finite]
-        own = as_fitted(x, features.names, features.categorical)
+            x, own, predictions = x[finite], own[finite], predictions[finite]
         probabilities = to_jsonable(estimator.predict_proba(own)) if has_probabilities else None
     return Reference(source=source, rows=x.tolist(), predictions=to_jsonable(predictions), probabilities=probabilities)
 
@@ -107,14 +107,15 @@ def trained_at() -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def check_takes_rows(estimator: Any, names: list[str], categorical: dict[str, Categorical]) -> None:
+def check_takes_rows(estimator: Any, features: Features) -> None:
     """The function passes arrays ordered by feature_names (float64; object with strings in the categorical
-    features' columns): prove the estimator takes them."""
-    probe = typed_rows(np.zeros((2, len(names)), dtype=np.float64), names, categorical)
+    features' columns; a booster's own categories as their codes): prove the estimator takes them."""
+    names = features.names
+    probe = typed_rows(np.zeros((2, len(names)), dtype=np.float64), names, features.categorical)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            estimator.predict(Features(names, categorical).matrix(probe.tolist()))
+            estimator.predict(features.matrix(probe.tolist()))
     except Exception as exc:  # noqa: BLE001
         raise PackagingError(
             f"{describe(estimator)} cannot predict an array of {len(names)} columns "
@@ -124,16 +125,16 @@ def check_takes_rows(estimator: Any, names: list[str], categorical: dict[str, Ca
         ) from None
 
 
-def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: ModelCard,
-                    rows: ProvingRows, categorical: dict[str, Categorical]) -> dict[str, Any]:  # fmt: skip
+def manifest_fields(estimator: Any, task: str, features: Features, card: ModelCard,
+                    rows: ProvingRows) -> dict[str, Any]:  # fmt: skip
     """Every manifest field that does not depend on the artifact's bytes."""
     has_probabilities = task == "classification" and hasattr(estimator, "predict_proba")
     return {
         "format": MANIFEST_FORMAT,
         "name": card.name,
         "task": task,
-        "feature_names": feature_names,
-        "categorical": categorical or None,
+        "feature_names": features.names,
+        "categorical": features.categorical or None,
         "classes": to_jsonable(estimator.classes_) if task == "classification" else None,
         "has_probabilities": has_probabilities,
         **SKLEARN_VERSIONS,  # the very versions the function checks against
@@ -141,7 +142,7 @@ def manifest_fields(estimator: Any, task: str, feature_names: list[str], card: M
         "trained_at": trained_at(),
         "metrics": card.metrics,
         "estimator": describe(estimator),
-        "reference": make_reference(estimator, task, has_probabilities, rows, Features(feature_names, categorical)),
+        "reference": make_reference(estimator, task, has_probabilities, rows, features),
         **card.extra,
     }
 
@@ -166,14 +167,15 @@ def package(estimator: Any, feature_names: list[str], out: Path, card: ModelCard
     make_single_process(estimator)
     one_thread()  # as the function predicts, and not slowed by threads waiting for each other
     categorical = categorical_features(estimator, feature_names)
-    check_takes_rows(estimator, feature_names, categorical)
+    features = Features(feature_names, categorical)
+    check_takes_rows(estimator, features)
     known = card.eval_rows
     base = evenly_spaced(*known) if known is not None else drawn(estimator, feature_names, categorical)
     if card.original is not None:
         # on the eval data when given (the reference rows are a few of them), else on the drawn rows
         check_same_answers(card.original, estimator, feature_names, known[0] if known is not None else base[0])
     rows = proving_rows(estimator, base)
-    fields = manifest_fields(estimator, task, feature_names, card, rows, categorical)
+    fields = manifest_fields(estimator, task, features, card, rows)
     referenced = modules_referenced(estimator)  # pickles the estimator into nothing: once
     fields.update(boosting_versions(referenced))
     choice = choose_runtime(estimator, fields, card, rows, referenced)
